@@ -1,0 +1,1 @@
+"""Benchmark suites; each module exposes `run(quick: bool) -> Figures` (see `bench.SUITES`)."""

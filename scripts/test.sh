@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Sets up Synapse with its test dependencies and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test,opt
+exec .venv/bin/python -m pytest "$@"
