@@ -382,3 +382,15 @@ class Module:
     file: str                # the file name as given (relative paths stay relative)
     name: str                # module name: the file's stem (`strings` for strings.syn)
     items: tuple[Item, ...]
+
+
+def path_of(e: Expr) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"] when the expression is made of names only."""
+    parts: list[str] = []
+    while isinstance(e, Field):
+        parts.append(e.name)
+        e = e.target
+    if not isinstance(e, Name):
+        return None
+    parts.append(e.name)
+    return parts[::-1]

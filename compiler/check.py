@@ -13,50 +13,23 @@ when expected (else f64); `if`/`match` branches agree in type unless they diverg
 
 from __future__ import annotations
 
-import math
-import struct as _struct
 from dataclasses import dataclass, field
 
 from . import ast, ir
+from .builtins import BUILTIN_FUNCS, ERROR, INT_BITS, PRIMS, poison
+from .check_calls import CallChecker
 from .diagnostics import CompileError, DiagnosticSink, Span
+from .fold import fold_constant, round_f32, wrap, zero_of
 from .loader import LoadedProgram
+from .patterns import PError, has_error, missing_pattern, useful
 
-PRIMS = {"i32": ir.I32, "i64": ir.I64, "u8": ir.U8, "f32": ir.F32, "f64": ir.F64,
-         "bool": ir.BOOL, "str": ir.STR}
 EXTERN_MODULES = ("syn", "tensor")
 DEFAULT_ARENA = 65536
 MAX_ARENA = 4 * 1024 * 1024 * 1024 - 65536
-INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
-BUILTIN_FUNCS = ("print", "println", "panic")
-INTRINSICS: dict[str, tuple[tuple[ir.Type | None, ...], ir.Type]] = {
-    # name: (parameter types, None = any reference; result type)
-    "__alloc": ((ir.I32,), ir.I32),
-    "__load_u8": ((ir.I32,), ir.U8), "__store_u8": ((ir.I32, ir.U8), ir.UNIT),
-    "__load_i32": ((ir.I32,), ir.I32), "__store_i32": ((ir.I32, ir.I32), ir.UNIT),
-    "__load_i64": ((ir.I32,), ir.I64), "__store_i64": ((ir.I32, ir.I64), ir.UNIT),
-    "__load_f32": ((ir.I32,), ir.F32), "__store_f32": ((ir.I32, ir.F32), ir.UNIT),
-    "__load_f64": ((ir.I32,), ir.F64), "__store_f64": ((ir.I32, ir.F64), ir.UNIT),
-    "__memcpy": ((ir.I32, ir.I32, ir.I32), ir.UNIT),
-    "__addr": ((None,), ir.I32),
-    "__str_at": ((ir.I32,), ir.STR),
-    "__heap_ptr": ((), ir.I32),
-    "__arena_size": ((), ir.I32),
-}
-TO_STR = {ir.I32: "__i32_to_str", ir.I64: "__i64_to_str", ir.U8: "__u8_to_str",
-          ir.BOOL: "__bool_to_str", ir.F64: "__f64_to_str", ir.F32: "__f32_to_str"}
 ARITH = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "rem"}
 BITWISE = {"&": "and", "|": "or", "^": "xor"}
 SHIFTS = {"<<": "shl", ">>": "shr"}
 COMPARE = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
-
-
-# The type of an expression that failed to check. It matches every expectation silently, so
-# one mistake gives one diagnostic, not a cascade; programs with errors are never lowered.
-ERROR = ir.Prim("<error>")
-
-
-def poison(span: Span) -> ir.Expr:
-    return ir.Unit(ERROR, span)
 
 
 @dataclass
@@ -311,131 +284,9 @@ class _Checker:
         return 0
 
 
-# --- Constant folding ---------------------------------------------------------------------
-
-def wrap(value: int, t: ir.Type) -> int:
-    """Two's complement wrap-around into the range of an integer type."""
-    bits = INT_BITS[t]
-    value &= (1 << bits) - 1
-    if t != ir.U8 and value >= 1 << (bits - 1):
-        value -= 1 << bits
-    return value
-
-
-def round_f32(x: float) -> float:
-    try:
-        return _struct.unpack("<f", _struct.pack("<f", x))[0]
-    except OverflowError:
-        return float("inf") if x > 0 else float("-inf")
-
-
-def zero_of(t: ir.Type, span: Span) -> ir.Expr:
-    if t in ir.INTEGER_TYPES:
-        return ir.IntConst(t, span, 0)
-    if t in ir.FLOAT_TYPES:
-        return ir.FloatConst(t, span, 0.0)
-    if t == ir.BOOL:
-        return ir.BoolConst(t, span, False)
-    if t == ir.STR:
-        return ir.StrConst(t, span, b"")
-    return ir.Unit(ir.UNIT, span)
-
-
-def fold_constant(e: ir.Expr) -> ir.Expr | None:
-    """Evaluate a constant expression at compile time, or None when it is not constant."""
-    if isinstance(e, (ir.IntConst, ir.FloatConst, ir.BoolConst, ir.StrConst)):
-        return e
-    if isinstance(e, ir.Unary):
-        v = fold_constant(e.operand)
-        if v is None:
-            return None
-        if e.op == "neg" and isinstance(v, ir.IntConst):
-            return ir.IntConst(e.type, e.span, wrap(-v.value, e.type))
-        if e.op == "neg" and isinstance(v, ir.FloatConst):
-            return ir.FloatConst(e.type, e.span, -v.value)
-        if e.op == "bitnot" and isinstance(v, ir.IntConst):
-            return ir.IntConst(e.type, e.span, wrap(~v.value, e.type))
-        if e.op == "not" and isinstance(v, ir.BoolConst):
-            return ir.BoolConst(e.type, e.span, not v.value)
-        return None
-    if isinstance(e, ir.Binary):
-        a, b = fold_constant(e.left), fold_constant(e.right)
-        if isinstance(a, ir.IntConst) and isinstance(b, ir.IntConst):
-            return _fold_int(e, a.value, b.value)
-        if isinstance(a, ir.FloatConst) and isinstance(b, ir.FloatConst):
-            return _fold_float(e, a.value, b.value)
-        if isinstance(a, ir.BoolConst) and isinstance(b, ir.BoolConst):
-            ops = {"eq": a.value == b.value, "ne": a.value != b.value,
-                   "and": a.value and b.value, "or": a.value or b.value,
-                   "xor": a.value != b.value}
-            if e.op in ops:
-                return ir.BoolConst(ir.BOOL, e.span, ops[e.op])
-        return None
-    if isinstance(e, ir.If):
-        c = fold_constant(e.cond)
-        if isinstance(c, ir.BoolConst) and e.else_ is not None:
-            return fold_constant(e.then if c.value else e.else_)
-        return None
-    if isinstance(e, ir.Block) and not e.stmts and e.value is not None:
-        return fold_constant(e.value)
-    if isinstance(e, ir.Cast):
-        v = fold_constant(e.operand)
-        if isinstance(v, ir.IntConst) and e.type in ir.INTEGER_TYPES:
-            value = v.value if v.type != ir.U8 else v.value & 255
-            return ir.IntConst(e.type, e.span, wrap(value, e.type))
-        if isinstance(v, ir.IntConst) and e.type in ir.FLOAT_TYPES:
-            x = float(v.value)
-            return ir.FloatConst(e.type, e.span, round_f32(x) if e.type == ir.F32 else x)
-        if isinstance(v, ir.BoolConst) and e.type in ir.INTEGER_TYPES:
-            return ir.IntConst(e.type, e.span, int(v.value))
-        if isinstance(v, ir.FloatConst) and e.type in ir.FLOAT_TYPES:
-            return ir.FloatConst(e.type, e.span,
-                                 round_f32(v.value) if e.type == ir.F32 else v.value)
-        return None
-    return None
-
-
-def _fold_int(e: ir.Binary, a: int, b: int) -> ir.Expr | None:
-    t = e.operand_type
-    bits = INT_BITS[t]
-    if e.op in ("div", "rem"):
-        if b == 0 or (t != ir.U8 and a == -(1 << (bits - 1)) and b == -1 and e.op == "div"):
-            return None      # traps at run time: leave it to the emitted code
-        q = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)
-        value = q if e.op == "div" else a - q * b
-        return ir.IntConst(t, e.span, wrap(value, t))
-    if e.op in COMPARE.values():
-        result = {"eq": a == b, "ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b,
-                  "ge": a >= b}[e.op]
-        return ir.BoolConst(ir.BOOL, e.span, result)
-    count = b % bits
-    unsigned = a & ((1 << bits) - 1)
-    value = {"add": a + b, "sub": a - b, "mul": a * b, "and": a & b, "or": a | b,
-             "xor": a ^ b, "shl": a << count,
-             "shr": (unsigned >> count) if t == ir.U8 else (a >> count)}[e.op]
-    return ir.IntConst(t, e.span, wrap(value, t))
-
-
-def _fold_float(e: ir.Binary, a: float, b: float) -> ir.Expr | None:
-    if e.op in COMPARE.values():
-        result = {"eq": a == b, "ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b,
-                  "ge": a >= b}[e.op]
-        return ir.BoolConst(ir.BOOL, e.span, result)
-    if e.op == "div" and b == 0.0:
-        if a == 0.0 or math.isnan(a):
-            value = math.nan
-        else:
-            value = math.copysign(math.inf, a) * math.copysign(1.0, b)
-    else:
-        value = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b if b else 0.0}[e.op]
-    # An f32 operation computed in f64 and rounded once is exact (f64 has more than twice
-    # the precision), so folding matches the engine bit for bit.
-    return ir.FloatConst(e.type, e.span, round_f32(value) if e.type == ir.F32 else value)
-
-
 # --- Function bodies ----------------------------------------------------------------------
 
-class _FunctionChecker:
+class _FunctionChecker(CallChecker):
     """Checks one function body (or one constant initializer) and builds its IR."""
 
     def __init__(self, checker: _Checker, module: str, decl: ast.FnDecl | None):
@@ -1016,8 +867,8 @@ class _FunctionChecker:
         for arm in e.arms:
             self.scopes.append({})
             pattern = self.pattern(arm.pattern, st)
-            if not _has_error(pattern) and not _useful([[a.pattern] for a in arms], [pattern],
-                                                       [st], self.c):
+            if not has_error(pattern) and not useful([[a.pattern] for a in arms], [pattern],
+                                                     [st], self.c.enums):
                 self.sink.error("E0218", "this arm is never reached: earlier arms already "
                                 "match everything it matches", arm.pattern.span)
             body = self.expr(arm.body, expected if expected is not None else result, statement)
@@ -1038,7 +889,7 @@ class _FunctionChecker:
             for a in arms:
                 if a.body.type != ir.UNIT:
                     a.body = _as_statement(a.body)
-        missing = missing_pattern([a.pattern for a in arms], st, self.c)
+        missing = missing_pattern([a.pattern for a in arms], st, self.c.enums)
         if missing is not None:
             self.sink.error("E0208", f"match is not exhaustive: {missing} is not covered",
                             e.span)
@@ -1046,7 +897,7 @@ class _FunctionChecker:
 
     def pattern(self, p: ast.Pattern, t: ir.Type) -> ir.Pattern:
         if isinstance(p, ast.PatWild):
-            return _PError(p.span)
+            return PError(p.span)
         if isinstance(p, ast.PatName):
             if isinstance(t, ir.EnumT):
                 for v in self.c.enums[t.name].variants:
@@ -1063,19 +914,19 @@ class _FunctionChecker:
             if not isinstance(t, ir.EnumT):
                 self.sink.error("E0217", f"a variant pattern cannot match a value of type {t}",
                                 p.span)
-                return _PError(p.span)
+                return PError(p.span)
             if p.enum is not None and self.c.lookup_type(self.module, p.enum) != t:
                 self.sink.error("E0217", f"pattern of enum '{p.enum}' cannot match {t}", p.span)
-                return _PError(p.span)
+                return PError(p.span)
             variant = next((v for v in self.c.enums[t.name].variants if v.name == p.name), None)
             if variant is None:
                 self.sink.error("E0107", f"enum {t} has no variant '{p.name}'", p.name_span)
-                return _PError(p.span)
+                return PError(p.span)
             subs = p.fields if p.fields is not None else ()
             if len(subs) != len(variant.fields):
                 self.sink.error("E0217", f"variant '{p.name}' has {len(variant.fields)} "
                                 f"field(s), the pattern has {len(subs)}", p.span)
-                return _PError(p.span)
+                return PError(p.span)
             return ir.PVariant(p.span, t.name, variant.tag,
                                [self.pattern(s, ft) for s, ft in zip(subs, variant.fields)])
         assert isinstance(p, ast.PatLit)
@@ -1087,272 +938,8 @@ class _FunctionChecker:
         if not ok:
             self.sink.error("E0217", f"this literal pattern cannot match a value of type {t}",
                             p.span)
-            return _PError(p.span)
+            return PError(p.span)
         return ir.PLit(p.span, self.expr(lit, t))
-
-    # Calls.
-
-    def expr_Call(self, e: ast.Call, expected: ir.Type | None) -> ir.Expr:
-        callee = e.callee
-        if isinstance(callee, ast.Name):
-            return self.call_name(e, callee, expected)
-        if isinstance(callee, ast.Field):
-            path = _path_of(callee)
-            if path is not None and self.lookup_local(path[0]) is None:
-                resolved = self.call_path(e, path, callee, expected)
-                if resolved is not None:
-                    return resolved
-            return self.call_method(e, callee, expected)
-        self.sink.error("E0204", "this expression cannot be called", callee.span)
-        for a in e.args:
-            self.expr(a.value, None)
-        return poison(e.span)
-
-    def call_name(self, e: ast.Call, callee: ast.Name, expected: ir.Type | None) -> ir.Expr:
-        name = callee.name
-        if self.lookup_local(name) is not None:
-            self.sink.error("E0204", f"'{name}' is a variable, not a function", callee.span)
-            return poison(e.span)
-        if name in BUILTIN_FUNCS:
-            return self.call_builtin(e, name)
-        if name.startswith("__"):
-            if not self.prelude:
-                self.sink.error("E0109", f"names beginning with '__' are reserved: '{name}'",
-                                callee.span)
-                return poison(e.span)
-            if name in INTRINSICS:
-                return self.call_intrinsic(e, name)
-        struct = self.c.lookup_type(self.module, name)
-        if isinstance(struct, ir.StructT):
-            return self.struct_literal(e, struct)
-        fn = self.lookup_function(name)
-        if fn is not None:
-            return self.call_function(e, fn, list(e.args))
-        variant = self.find_variant(None, name, callee.span, expected)
-        if variant is not None:
-            return self.enum_literal(e, *variant)
-        self.sink.error("E0101", f"unknown function '{name}'", callee.span)
-        for a in e.args:
-            self.expr(a.value, None)
-        return poison(e.span)
-
-    def call_path(self, e: ast.Call, path: list[str], callee: ast.Field,
-                  expected: ir.Type | None) -> ir.Expr | None:
-        """`module.f(..)`, `module.Struct(..)`, `Enum.Variant(..)`, `module.Enum.Variant(..)`."""
-        head, rest = path[0], path[1:]
-        module = self.syms.aliases.get(head)
-        if module is not None and module in self.c.symbols:
-            if len(rest) == 1:
-                name = rest[0]
-                t = self.c.lookup_type_in(module, name)
-                if isinstance(t, ir.StructT):
-                    return self.struct_literal(e, t)
-                fn = self.lookup_function(name, module)
-                if fn is not None and not name.startswith("__"):
-                    return self.call_function(e, fn, list(e.args))
-                self.sink.error("E0101", f"module '{head}' has no function '{name}'",
-                                callee.name_span)
-                return poison(e.span)
-            if len(rest) == 2:
-                found = self.find_variant(rest[0], rest[1], callee.name_span, None, module)
-                if found is not None:
-                    return self.enum_literal(e, *found)
-                self.sink.error("E0107", f"unknown variant '{'.'.join(path)}'", callee.span)
-                return poison(e.span)
-            return None
-        if len(rest) == 1 and isinstance(self.c.lookup_type(self.module, head), ir.EnumT):
-            found = self.find_variant(head, rest[0], callee.name_span, None)
-            if found is not None:
-                return self.enum_literal(e, *found)
-            return poison(e.span)
-        return None
-
-    def check_args(self, e: ast.Call, params: list[ir.Type], what: str) -> list[ir.Expr]:
-        args = list(e.args)
-        if len(args) != len(params):
-            self.sink.error("E0202", f"{what} takes {len(params)} argument(s), "
-                            f"{len(args)} given", e.callee.span)
-        out = []
-        for i, a in enumerate(args):
-            if a.name is not None:
-                self.sink.error("E0201", "named arguments are only for struct literals",
-                                a.span)
-            if i < len(params):
-                out.append(self.expect(a.value, params[i]))
-            else:
-                out.append(self.value(a.value))
-        return out
-
-    def call_function(self, e: ast.Call, qualified: str, args: list[ast.Arg],
-                      receiver: ir.Expr | None = None) -> ir.Expr:
-        fn = self.c.functions[qualified]
-        params = [p.type for p in fn.params]
-        short = qualified.rsplit(".", 1)[-1]
-        if receiver is not None:
-            rest = params[1:]
-            if len(args) != len(rest):
-                self.sink.error("E0202", f"'{short}' takes {len(rest)} argument(s) after the "
-                                f"receiver, {len(args)} given", e.callee.span)
-            values = [receiver] + [self.expect(a.value, t) if i < len(rest) else
-                                   self.value(a.value) for i, (a, t) in
-                                   enumerate(zip(args, rest + [ir.UNIT] * len(args)))]
-        else:
-            values = self.check_args(e, params, f"'{short}'")
-        return ir.Call(fn.result, e.span, qualified, values)
-
-    def struct_literal(self, e: ast.Call, t: ir.StructT) -> ir.Expr:
-        sdef = self.c.structs[t.name]
-        names = [f[0] for f in sdef.fields]
-        values: list[tuple[int, ir.Expr]] = []
-        seen: set[int] = set()
-        positional = all(a.name is None for a in e.args) and e.args
-        for i, a in enumerate(e.args):
-            if positional:
-                index = i if i < len(names) else None
-            elif a.name is None:
-                self.sink.error("E0201", "struct literal fields are written `name: value`",
-                                a.span)
-                self.expr(a.value, None)
-                continue
-            else:
-                index = names.index(a.name) if a.name in names else None
-                if index is None:
-                    self.sink.error("E0106", f"struct {t} has no field '{a.name}'", a.span)
-            if index is None:
-                if positional:
-                    self.sink.error("E0202", f"struct {t} has {len(names)} field(s)", a.span)
-                self.expr(a.value, None)
-                continue
-            if index in seen:
-                self.sink.error("E0102", f"field '{names[index]}' is given twice", a.span)
-            seen.add(index)
-            values.append((index, self.expect(a.value, sdef.fields[index][1])))
-        missing = [n for i, n in enumerate(names) if i not in seen]
-        if missing:
-            self.sink.error("E0213", f"missing field(s) {', '.join(missing)} in {t}",
-                            e.callee.span)
-        return ir.StructNew(t, e.span, t.name, values)
-
-    def enum_literal(self, e: ast.Call, enum: str, v: ir.Variant) -> ir.Expr:
-        args = self.check_args(e, v.fields, f"variant '{v.name}'")
-        return ir.EnumNew(ir.EnumT(enum), e.span, enum, v.tag, args)
-
-    def call_builtin(self, e: ast.Call, name: str) -> ir.Expr:
-        if name in ("print", "println"):
-            args = []
-            for a in e.args:
-                v = self.value(a.value)
-                if v.type not in ir.SCALAR_TYPES + (ir.STR, ERROR) and not self.diverges(v):
-                    self.sink.error("E0201", f"print takes numbers, bools and strings, "
-                                    f"not {v.type}", a.value.span)
-                args.append(v)
-            return ir.Print(ir.UNIT, e.span, args, name == "println")
-        if name == "panic":
-            (msg,) = self.check_args(e, [ir.STR], "'panic'") or [ir.StrConst(ir.STR, e.span,
-                                                                             b"")]
-            return ir.Panic(ir.UNIT, e.span, msg)
-        raise AssertionError(name)
-
-    def call_intrinsic(self, e: ast.Call, name: str) -> ir.Expr:
-        params, result = INTRINSICS[name]
-        args = []
-        if len(e.args) != len(params):
-            self.sink.error("E0202", f"'{name}' takes {len(params)} argument(s)", e.callee.span)
-        for a, p in zip(e.args, params):
-            args.append(self.value(a.value) if p is None else self.expect(a.value, p))
-        return ir.Intrinsic(result, e.span, name, args)
-
-    def call_method(self, e: ast.Call, callee: ast.Field, expected: ir.Type | None) -> ir.Expr:
-        receiver = self.value(callee.target)
-        t = receiver.type
-        name = callee.name
-        if t == ERROR:
-            for a in e.args:
-                self.expr(a.value, None)
-            return poison(e.span)
-        loc = self.location(callee.name_span)
-        builtin = self.builtin_method(e, receiver, name, loc)
-        if builtin is not None:
-            return builtin
-        for module in self.ufcs_modules(t):
-            fn = self.c.symbols[module].functions.get(name)
-            if fn is None or (name.startswith("__") and not self.prelude):
-                continue
-            qualified = f"{module}.{name}"
-            params = self.c.functions[qualified].params
-            if params and params[0].type == t:
-                return self.call_function(e, qualified, list(e.args), receiver)
-        self.sink.error("E0205", f"no method '{name}' for type {t}", callee.name_span)
-        for a in e.args:
-            self.expr(a.value, None)
-        return poison(e.span)
-
-    def ufcs_modules(self, t: ir.Type) -> list[str]:
-        modules = [self.module]
-        if isinstance(t, (ir.StructT, ir.EnumT)):
-            home = t.name.rsplit(".", 1)[0]
-            if home not in modules:
-                modules.append(home)
-        if "prelude" not in modules:
-            modules.append("prelude")
-        return modules
-
-    def builtin_method(self, e: ast.Call, receiver: ir.Expr, name: str, loc: str) \
-            -> ir.Expr | None:
-        t = receiver.type
-        span = e.span
-        if name == "to_str" and t in TO_STR:
-            self.check_args(e, [], "'to_str'")
-            return self.prelude_call(TO_STR[t], [receiver], ir.STR, span)
-        if t == ir.STR:
-            if name == "len":
-                self.check_args(e, [], "'len'")
-                return ir.SeqMethod(ir.I32, span, "len", receiver, [], loc)
-            if name == "slice":
-                a, b = self.check_args(e, [ir.I32, ir.I32], "'slice'") + [None, None][
-                    len(e.args):]
-                if a is None or b is None:
-                    return ir.StrConst(ir.STR, span, b"")
-                return self.prelude_call("__str_slice", [receiver, a, b], ir.STR, span)
-            return None
-        if isinstance(t, (ir.VecT, ir.ArrayT)):
-            elem = t.elem
-            if name == "len":
-                self.check_args(e, [], "'len'")
-                return ir.SeqMethod(ir.I32, span, "len", receiver, [], loc)
-            if isinstance(t, ir.VecT):
-                if name == "push":
-                    args = self.check_args(e, [elem], "'push'")
-                    return ir.SeqMethod(ir.UNIT, span, "push", receiver, args, loc)
-                if name == "pop":
-                    self.check_args(e, [], "'pop'")
-                    return ir.SeqMethod(elem, span, "pop", receiver, [], loc)
-                if name == "clear":
-                    self.check_args(e, [], "'clear'")
-                    return ir.SeqMethod(ir.UNIT, span, "clear", receiver, [], loc)
-            return None
-        if isinstance(t, ir.MapT):
-            v = t.value
-            if name == "set":
-                args = self.check_args(e, [ir.STR, v], "'set'")
-                if len(args) == 2:
-                    args[1] = ir.ToSlot(ir.I64, args[1].span, args[1])
-                return self.prelude_call("__map_set", [receiver] + args, ir.UNIT, span)
-            if name == "get":
-                args = self.check_args(e, [ir.STR], "'get'")
-                raw = self.prelude_call("__map_get", [receiver] + args, ir.I64, span)
-                return ir.FromSlot(v, span, raw)
-            if name == "has":
-                args = self.check_args(e, [ir.STR], "'has'")
-                return self.prelude_call("__map_has", [receiver] + args, ir.BOOL, span)
-            if name == "len":
-                self.check_args(e, [], "'len'")
-                return self.prelude_call("__map_len", [receiver], ir.I32, span)
-            if name == "keys":
-                self.check_args(e, [], "'keys'")
-                return self.prelude_call("__map_keys", [receiver], ir.VecT(ir.STR), span)
-            return None
-        return None
 
     # Other expressions.
 
@@ -1370,7 +957,7 @@ class _FunctionChecker:
         return None
 
     def expr_Field(self, e: ast.Field, expected: ir.Type | None) -> ir.Expr:
-        path = _path_of(e)
+        path = ast.path_of(e)
         if path is not None and self.lookup_local(path[0]) is None:
             resolved = self.value_path(e, path, expected)
             if resolved is not None:
@@ -1479,18 +1066,6 @@ def _is_untyped_literal(e: ast.Expr) -> bool:
     return isinstance(e, (ast.IntLit, ast.FloatLit)) and e.suffix is None
 
 
-def _path_of(e: ast.Expr) -> list[str] | None:
-    """`a.b.c` as ["a", "b", "c"] when it is made of names only."""
-    parts: list[str] = []
-    while isinstance(e, ast.Field):
-        parts.append(e.name)
-        e = e.target
-    if not isinstance(e, ast.Name):
-        return None
-    parts.append(e.name)
-    return parts[::-1]
-
-
 def _respan(e: ir.Expr, span: Span) -> ir.Expr:
     """A copy of a folded constant located at its use."""
     if isinstance(e, ir.IntConst):
@@ -1510,108 +1085,3 @@ def _as_statement(e: ir.Expr) -> ir.Expr:
         return e
     return ir.Block(ir.UNIT, e.span, [e], None)
 
-
-# --- Exhaustiveness -----------------------------------------------------------------------
-
-def missing_pattern(patterns: list[ir.Pattern], t: ir.Type, c: _Checker) -> str | None:
-    """A value shape no pattern covers (as source text), or None when the match is total."""
-    witness = _missing([[p] for p in patterns], [t], c)
-    return None if witness is None else witness[0]
-
-
-def _missing(rows: list[list[ir.Pattern]], types: list[ir.Type], c: _Checker) \
-        -> list[str] | None:
-    """Maranget's usefulness check of the wildcard row, returning a witness."""
-    if not types:
-        return None if rows else []
-    t, rest = types[0], types[1:]
-    heads = [r[0] for r in rows]
-    constructors = _constructors(t, c)
-    present = {_ctor_of(h) for h in heads if _ctor_of(h) is not None}
-    if constructors is not None and all(k in present for k, _, _ in constructors):
-        for key, label, fields in constructors:
-            spec = []
-            for r in rows:
-                h = r[0]
-                if _ctor_of(h) == key:
-                    subs = h.fields if isinstance(h, ir.PVariant) else []
-                    spec.append(list(subs) + r[1:])
-                elif _ctor_of(h) is None:
-                    spec.append([ir.PWild(h.span) for _ in fields] + r[1:])
-            w = _missing(spec, fields + rest, c)
-            if w is not None:
-                args = w[: len(fields)]
-                shown = f"{label}({', '.join(args)})" if fields else label
-                return [shown] + w[len(fields):]
-        return None
-    default = [r[1:] for r in rows if _ctor_of(r[0]) is None]
-    w = _missing(default, rest, c)
-    if w is None:
-        return None
-    if constructors is None:
-        return ["_"] + w
-    for key, label, fields in constructors:
-        if key not in present:
-            shown = f"{label}({', '.join('_' for _ in fields)})" if fields else label
-            return [shown] + w
-    return ["_"] + w
-
-
-def _specialize(rows: list[list[ir.Pattern]], key: object, arity: int) \
-        -> list[list[ir.Pattern]]:
-    out = []
-    for r in rows:
-        k = _ctor_of(r[0])
-        if k == key:
-            subs = list(r[0].fields) if isinstance(r[0], ir.PVariant) else []
-            out.append(subs + r[1:])
-        elif k is None:
-            out.append([ir.PWild(r[0].span) for _ in range(arity)] + r[1:])
-    return out
-
-
-def _useful(rows: list[list[ir.Pattern]], vec: list[ir.Pattern], types: list[ir.Type],
-            c: _Checker) -> bool:
-    """Whether some value matched by `vec` is matched by none of `rows` (Maranget)."""
-    if not types:
-        return not rows
-    t, rest = types[0], types[1:]
-    head = vec[0]
-    key = _ctor_of(head)
-    ctors = _constructors(t, c) or []
-    if key is not None:
-        fields = next((f for k, _, f in ctors if k == key), [])
-        subs = list(head.fields) if isinstance(head, ir.PVariant) else []
-        return _useful(_specialize(rows, key, len(fields)), subs + vec[1:], fields + rest, c)
-    present = {_ctor_of(r[0]) for r in rows} - {None}
-    if ctors and all(k in present for k, _, _ in ctors):
-        return any(_useful(_specialize(rows, k, len(f)), [ir.PWild(head.span) for _ in f]
-                           + vec[1:], f + rest, c) for k, _, f in ctors)
-    return _useful([r[1:] for r in rows if _ctor_of(r[0]) is None], vec[1:], rest, c)
-
-
-class _PError(ir.PWild):
-    """A pattern that failed to check: matches like `_` but is never reported unreachable."""
-
-
-def _has_error(p: ir.Pattern) -> bool:
-    if isinstance(p, _PError):
-        return True
-    return isinstance(p, ir.PVariant) and any(_has_error(f) for f in p.fields)
-
-
-def _ctor_of(p: ir.Pattern) -> object | None:
-    if isinstance(p, ir.PVariant):
-        return ("variant", p.tag)
-    if isinstance(p, ir.PLit):
-        v = p.value
-        return ("lit", getattr(v, "value", None))
-    return None
-
-
-def _constructors(t: ir.Type, c: _Checker) -> list[tuple[object, str, list[ir.Type]]] | None:
-    if isinstance(t, ir.EnumT):
-        return [(("variant", v.tag), v.name, list(v.fields)) for v in c.enums[t.name].variants]
-    if t == ir.BOOL:
-        return [(("lit", True), "true", []), (("lit", False), "false", [])]
-    return None

@@ -167,6 +167,7 @@ class ProgramGenerator:
     return_type: str | None = None
     in_helper: bool = False
     frozen: set[int] = field(default_factory=set)
+    taps: dict[str, str] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
 
     # -- small utilities ----------------------------------------------------------------------
@@ -228,11 +229,14 @@ class ProgramGenerator:
     def expr(self, ty: str, depth: int) -> Expr:
         if depth <= 0 or self.percent(25):
             return self.leaf(ty)
+        if ty in self.taps and self.percent(10):
+            # `tap(tag, e)` prints tag and returns e: evaluation order becomes visible output.
+            return Call(self.taps[ty], (Lit(I32, next(self.counter)), self.expr(ty, depth - 1)))
         builders: list[tuple[int, Callable[[str, int], Expr | None]]] = [
             (2, lambda t, d: self.leaf(t)),
             (6, self.operator_expr),
             (3, self.cast_expr),
-            (2, self.if_expr),
+            (1, self.if_expr),
             (2, self.call_expr),
             (2, self.element_expr),
             (1, self.len_expr),
@@ -621,8 +625,19 @@ class ProgramGenerator:
     def leave_function(self, saved: tuple) -> None:
         self.scopes, self.loop_depth, self.return_type, self.in_helper = saved
 
+    def tap_functions(self) -> list[Function]:
+        """`fn tap_T(tag: i32, x: T) -> T { println(tag); x }` for each scalar type."""
+        functions = []
+        for ty in SCALAR_TYPES:
+            name = f"tap_{ty}"
+            body = (Print(Var("tag"), I32),)
+            functions.append(Function(name, (("tag", I32), ("x", ty)), ty, body, Var("x")))
+            self.taps[ty] = name
+        return functions
+
     def program(self, deliberate_trap: bool = False) -> Program:
         self.struct_defs()
+        taps = self.tap_functions()
         for _ in range(self.chooser.integer(0, 4)):
             self.helpers.append(self.helper())
         self.scopes = [{}]
@@ -631,9 +646,8 @@ class ProgramGenerator:
         if deliberate_trap:
             main.append(self.trap_stmt())
         main += self.final_prints()
-        return Program(
-            tuple(self.structs.values()), tuple(h.function for h in self.helpers), tuple(main)
-        )
+        functions = taps + [h.function for h in self.helpers]
+        return Program(tuple(self.structs.values()), tuple(functions), tuple(main))
 
     def block_in_place(self, count: int, depth: int) -> list[Stmt]:
         """Statements of main's outermost block, leaving their bindings visible afterwards."""
@@ -647,7 +661,7 @@ class ProgramGenerator:
 
     def final_prints(self) -> list[Stmt]:
         scalars = self.bindings_of(lambda b: b.obj is None)
-        return [Print(Var(b.name), b.ty) for b in scalars[-4:]]  # type: ignore[misc]
+        return [Print(Var(b.name), b.ty) for b in scalars[-8:]]  # type: ignore[misc]
 
     def trap_stmt(self) -> Stmt:
         """A print whose operand traps (or sits exactly at a trap's edge, e.g. MIN % -1)."""
