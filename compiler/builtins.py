@@ -38,3 +38,9 @@ ERROR = ir.Prim("<error>")
 
 def poison(span: Span) -> ir.Expr:
     return ir.Unit(ERROR, span)
+
+# Float methods that are single WebAssembly instructions (spec/10-builtins.md, 10.10):
+# method name -> ir.Unary / ir.Binary op.
+FLOAT_UNARY = {"sqrt": "sqrt", "abs": "abs", "floor": "floor", "ceil": "ceil",
+               "trunc": "trunc", "round": "nearest"}
+FLOAT_BINARY = {"min": "min", "max": "max", "copysign": "copysign"}

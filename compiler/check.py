@@ -690,8 +690,11 @@ class _FunctionChecker(CallChecker):
         """Qualified name of a function visible as `name` (module first, then prelude)."""
         modules = (module,) if module else (self.module, "prelude")
         for m in modules:
-            if name in self.c.symbols[m].functions:
-                if m == "prelude" and name.startswith("__") and not self.prelude:
+            decl = self.c.symbols[m].functions.get(name)
+            if decl is not None:
+                # The prelude's `__` items and its host imports are its own business.
+                if m == "prelude" and not self.prelude and (
+                        name.startswith("__") or isinstance(decl, ast.ExternDecl)):
                     continue
                 return f"{m}.{name}"
         return None

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import ast, ir
-from .builtins import BUILTIN_FUNCS, ERROR, INTRINSICS, TO_STR, poison
+from .builtins import (BUILTIN_FUNCS, ERROR, FLOAT_BINARY, FLOAT_UNARY, INTRINSICS, TO_STR,
+                       poison)
 
 if TYPE_CHECKING:
     from .check import _FunctionChecker
@@ -231,6 +232,13 @@ class CallChecker:
             -> ir.Expr | None:
         t = receiver.type
         span = e.span
+        if t in ir.FLOAT_TYPES and name in FLOAT_UNARY:
+            self.check_args(e, [], f"'{name}'")
+            return ir.Unary(t, span, FLOAT_UNARY[name], receiver)
+        if t in ir.FLOAT_TYPES and name in FLOAT_BINARY:
+            args = self.check_args(e, [t], f"'{name}'")
+            other = args[0] if args else receiver
+            return ir.Binary(t, span, FLOAT_BINARY[name], receiver, other, t)
         if name == "to_str" and t in TO_STR:
             self.check_args(e, [], "'to_str'")
             return self.prelude_call(TO_STR[t], [receiver], ir.STR, span)

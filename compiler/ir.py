@@ -211,7 +211,8 @@ class LocalSet(Expr):                      # type unit
 class Binary(Expr):
     """Arithmetic, bitwise and comparison on numbers and bools; `type` is the result type.
 
-    op: add sub mul div rem and or xor shl shr eq ne lt le gt ge.
+    op: add sub mul div rem and or xor shl shr eq ne lt le gt ge; on floats also min max
+    copysign.
     Both operands have `operand_type` (a numeric type, or bool for eq/ne/and/or/xor).
     """
     op: str
@@ -222,7 +223,8 @@ class Binary(Expr):
 
 @dataclass
 class Unary(Expr):
-    op: str                                # "neg" "not" (bool) "bitnot" (integers)
+    op: str     # "neg" "not" (bool) "bitnot" (integers); on floats also "sqrt" "abs" "floor"
+                #  "ceil" "trunc" "nearest"
     operand: Expr
 
 

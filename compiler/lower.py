@@ -643,6 +643,9 @@ class FunctionLowerer:
             self.emit((f"{vt}.sub",))
             if t == ir.U8:
                 self.emit(("i32.const", 255), ("i32.and",))
+        elif e.op in FLOAT_UNARY_OPS and t in ir.FLOAT_TYPES:
+            self.lower_value(e.operand, vt)
+            self.emit((f"{vt}.{e.op}",))
         elif e.op == "not":
             self.lower_value(e.operand, "i32")
             self.emit(("i32.eqz",))
@@ -1215,9 +1218,14 @@ _UNSIGNED_INT_OPS = dict(_SIGNED_INT_OPS, div="div_u", rem="rem_u", shr="shr_u",
 _FLOAT_OPS = {
     "add": "add", "sub": "sub", "mul": "mul", "div": "div", "eq": "eq", "ne": "ne",
     "lt": "lt", "le": "le", "gt": "gt", "ge": "ge",
+    "min": "min", "max": "max", "copysign": "copysign",
 }
 # u8 results that can leave 0..255 and must be reduced mod 256.
 _U8_WRAPPING = ("add", "sub", "mul", "shl")
+
+
+# Float methods that are one instruction each (spec/10-builtins.md, 10.10).
+FLOAT_UNARY_OPS = ("sqrt", "abs", "floor", "ceil", "trunc", "nearest")
 
 
 def binary_ops(op: str, t: ir.Type) -> Code:

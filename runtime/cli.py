@@ -159,6 +159,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _err(f"syn: error: module refused: {err}")
         return EXIT_COMPILE
     _stdout_bytes(run.output)
+    if getattr(args, "receipt", None):
+        from synapse.runtime.cli_receipt import write_receipt
+        if failed := write_receipt(args, wasm, data, run):
+            return failed
     if run.status == "ok":
         return EXIT_OK
     _print_failure(run)
@@ -166,7 +170,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_failure(run: Any) -> None:
-    _err(f"trap: {run.message}")
+    if run.status == "exhausted":
+        _err(f"exhausted: {run.exhausted}: {run.message}")
+    else:
+        _err(f"trap: {run.message}")
     if run.function:
         _err(f"  in function {run.function}")
 
@@ -259,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="linear memory size (e.g. 1MiB), overriding the program's `arena`")
     run.add_argument("-O", dest="optimize", action="store_true", help="optimize with binaryen")
     run.set_defaults(handler=cmd_run)
+    from synapse.runtime.cli_receipt import register as register_receipts
+    register_receipts(sub, run)
 
     build = sub.add_parser("build", help="compile a program to a .wasm module",
                            description="Compile FILE to a WebAssembly module.")
@@ -282,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Compile and run each examples/*.syn, with timings.")
     demo.add_argument("--dir", metavar="DIR", help="folder of programs (default: examples/)")
     demo.set_defaults(handler=cmd_demo)
+    from synapse.runtime.cli_serve import add_serve_commands
+    add_serve_commands(sub)
     return parser
 
 

@@ -293,8 +293,9 @@ def test_print_each_scalar_type(sandbox: Sandbox) -> None:
 
 
 def test_extern_function_becomes_an_import(sandbox: Sandbox) -> None:
-    ext = ir.Function("main.write_i64", [ir.Local(0, "v", ir.I64)], UNIT, [ir.Local(0, "v", ir.I64)],
-                      None, extern_module="syn", extern_name="write_i64")
+    param = ir.Local(0, "v", ir.I64)
+    ext = ir.Function("main.write_i64", [param], UNIT, [param], None, extern_module="syn",
+                      extern_name="write_i64")
     m = Fn("main.main")
     prog = program(m.build(call("main.write_i64", UNIT, i64(42))), ext)
     module = lower_program(prog)
