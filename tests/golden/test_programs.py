@@ -74,3 +74,30 @@ def test_program(path: Path) -> None:
     else:
         assert run.status == "ok", f"{run.status}: {run.message} in {run.function}"
     assert run.output.decode("utf-8", "replace") == exp.stdout.decode()
+
+
+def _optimizer():
+    from synapse.compiler import optimize
+    return optimize if optimize.optimizer_available() else None
+
+
+@pytest.mark.parametrize("path", entry_programs(), ids=program_id)
+def test_program_validates_with_binaryen_and_runs_the_same_optimized(path: Path) -> None:
+    """Every module is valid for binaryen too, and `-O` changes speed, never behaviour."""
+    optimize = _optimizer()
+    if optimize is None:
+        pytest.skip("binaryen (the `opt` extra) is not installed")
+    exp = helpers.parse_expectations(path.read_text(encoding="utf-8"))
+    rel = path.relative_to(ROOT).as_posix()
+    plain = compile_file(rel, arena=exp.arena).wasm
+    assert optimize.validate_with_binaryen(plain)
+    optimized = compile_file(rel, arena=exp.arena, optimize=True).wasm
+    assert optimized is not None and optimize.validate_with_binaryen(optimized)
+    fuel = exp.fuel if exp.fuel is not None else DEFAULT_FUEL
+    before = run_module(plain, exp.stdin, fuel=fuel)
+    after = run_module(optimized, exp.stdin, fuel=fuel)
+    assert (after.status, after.output) == (before.status, before.output)
+    if before.status == "trap":
+        assert after.message == before.message
+    if before.status == "exhausted" and before.exhausted != "fuel":
+        assert after.exhausted == before.exhausted
