@@ -9,6 +9,7 @@ cannot say (keywords are not names, literal ranges, escapes, nesting depth).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from pathlib import Path
@@ -637,6 +638,11 @@ class _AstBuilder(Transformer):
     def name_expr(self, meta, children):
         (tok,) = children
         return ast.Name(self.tspan(tok), self.name(tok))
+
+    def paren_expr(self, meta, children):
+        # The parentheses belong to the expression's span, so quoted source text
+        # (contract messages) and carets include them.
+        return dataclasses.replace(children[0], span=self.span(meta))
 
     def unit_lit(self, meta, children):
         return ast.UnitLit(self.span(meta))
