@@ -928,8 +928,28 @@ class FunctionLowerer:
     # -- sequences ----------------------------------------------------------------------------
 
     def alloc_const(self, size: int) -> None:
+        """Allocate `size` bytes; the address is left on the stack.
+
+        The common case is inline (bump the heap pointer, compare with the arena's end), so
+        allocation-heavy code pays no call; only a full arena goes to `rt.alloc`, which traps
+        with the sizes involved. Sizes of 64 KiB or more always call it: below that, the
+        addition cannot wrap, since the arena ends at least 64 KiB below 4 GiB."""
+        rounded = (size + 7) & ~7
+        if rounded >= 65536:
+            self.emit(("i32.const", size))
+            self.call(self.pl.func_target(RT_ALLOC))
+            return
+        p, q = self.scratch("i32"), self.scratch("i32")
+        self.emit(("global.get", HEAP_GLOBAL), ("local.tee", p), ("i32.const", rounded),
+                  ("i32.add",), ("local.tee", q), ("i32.const", self.pl.program.arena_bytes),
+                  ("i32.gt_u",))
+        self.open("if", "i32")
         self.emit(("i32.const", size))
         self.call(self.pl.func_target(RT_ALLOC))
+        self.emit(("else",), ("local.get", q), ("global.set", HEAP_GLOBAL), ("local.get", p))
+        self.close()
+        self.release("i32", p)
+        self.release("i32", q)
 
     def lower_vec_new(self, e: ir.VecNew) -> None:
         # Fresh arena memory is zero: len 0, cap 0, data 0 need no stores.
