@@ -12,6 +12,10 @@ SUITES: dict[str, str] = {
     "compiler": "bench.suites.compiler:run",
     "sandbox": "bench.suites.sandbox:run",
     "kernels_cpython": "bench.suites.sandbox:run_kernels",
+    "kernels": "bench.suites.kernels:run",
+    "training": "bench.suites.training:run",
+    "gateway": "bench.suites.gateway:run",
+    "verify": "bench.suites.verify:run",
 }
 
 ALIASES: frozenset[str] = frozenset({"kernels_cpython"})

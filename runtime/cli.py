@@ -287,12 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--lib", action="store_true", help="a library: no `fn main()` needed")
     check.set_defaults(handler=cmd_check)
 
+    from synapse.runtime import cli_verify
+    cli_verify.register(check, build)
+
     demo = sub.add_parser("demo", help="compile and run every program in examples/",
                           description="Compile and run each examples/*.syn, with timings.")
     demo.add_argument("--dir", metavar="DIR", help="folder of programs (default: examples/)")
     demo.set_defaults(handler=cmd_demo)
     from synapse.runtime.cli_serve import add_serve_commands
     add_serve_commands(sub)
+    from synapse.runtime.cli_train import add_commands as add_train_commands
+    add_train_commands(sub)
     return parser
 
 

@@ -5,13 +5,20 @@ Takes the Wasm bytes the compiler produced (or any Wasm module) and a request in
 human message and the `.syn` function where it happened (from the Wasm name section).
 
 What must stay true:
-- a module reaches nothing but the host imports whitelisted in `host.HOST_FUNCTIONS`; any other
+- a module reaches nothing but the host imports whitelisted in `host.HOST_FUNCTIONS` and in the
+  tables of registered host modules (`host.register_host_module`, e.g. "tensor"); any other
   import (another module, another name, the wrong signature, a memory or global) is refused
   before instantiation;
 - linear memory is fixed: the module must export "memory" with min == max, and the store limit
   is set to that size so `memory.grow` fails;
-- every run gets a fresh Store and Instance and a fuel budget; nothing leaks from one run into
-  the next;
+- every run gets a fuel budget and a wall-clock limit (epoch interruption), and starts from the
+  module's pristine state: nothing leaks from one run into the next. A run gets either a fresh
+  Store and Instance, or, for modules whose whole mutable state is their memory and mutable
+  globals (no tables, no start function, no passive-segment instructions), a kept instance that
+  was wiped when its previous run ended: memory restored to the image a fresh instance has
+  (zeros plus the data segments) and every mutable global reset to its initial value. The
+  globals are reached through exports the sandbox adds to its own compiled copy of the module;
+  `Sandbox(verify_wipe=True)` re-reads memory and globals after each wipe and checks them;
 - compiled code is cached by the SHA-256 of the module bytes, in memory and on disk; the disk
   cache only ever deserializes files this module wrote for the same wasmtime version and engine
   configuration (`Module.deserialize` trusts its input).
@@ -22,9 +29,11 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import math
 import os
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +44,28 @@ from wasmtime import _ffi as ffi  # the call path below needs the raw C API (see
 from wasmtime import _func as wasmtime_func
 from wasmtime._trap import Frame, FrameList
 
+from synapse.runtime import host
+from synapse.runtime.hostlink import define_unchecked
 from synapse.runtime.host import (
-    DEFAULT_OUTPUT_LIMIT, HOST_FUNCTIONS, HOST_MODULE, RESERVED_MODULES, HostContext, HostTrap,
+    DEFAULT_OUTPUT_LIMIT, HOST_MODULE, RESERVED_MODULES, HostContext, HostTrap,
 )
 
 DEFAULT_FUEL = 10_000_000_000
+# Wall-clock limit of one run, in seconds, beside fuel: a program that spends its time in host
+# calls uses little fuel per second. None disables it.
+DEFAULT_TIME_LIMIT: float | None = 60.0
 MAX_WASM_STACK = 512 * 1024
 WASM_PAGE = 65536
 MEMORY_CACHE_ENTRIES = 256
+# Kept (wiped) instances per thread, and the largest arena worth keeping: restoring memory
+# costs a copy of the whole arena, cheap for small arenas, not for large ones.
+WARM_INSTANCES = 64
+WARM_MAX_ARENA = 1024 * 1024
+# The epoch clock: one tick every EPOCH_TICK seconds while any sandbox exists.
+EPOCH_TICK = 0.005
+_NO_DEADLINE = 1 << 48
+# Fuel given to instantiation alone when a kept instance is made (data segments cost fuel).
+_INSTANTIATE_FUEL = 1 << 40
 
 _WASM_MAGIC = b"\0asm"
 _CACHE_MAGIC = b"SYNCWASM1\n"
@@ -60,6 +83,19 @@ _TRAP_MESSAGES: dict[wasmtime.TrapCode, str] = {
     wasmtime.TrapCode.HEAP_MISALIGNED: "unaligned atomic",
 }
 
+# Stable short names of Wasm traps (recorded in receipts as the trap kind).
+_TRAP_KINDS: dict[wasmtime.TrapCode, str] = {
+    wasmtime.TrapCode.INTEGER_DIVISION_BY_ZERO: "divide_by_zero",
+    wasmtime.TrapCode.INTEGER_OVERFLOW: "integer_overflow",
+    wasmtime.TrapCode.UNREACHABLE: "unreachable",
+    wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS: "memory_bounds",
+    wasmtime.TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid_conversion",
+    wasmtime.TrapCode.TABLE_OUT_OF_BOUNDS: "table_bounds",
+    wasmtime.TrapCode.INDIRECT_CALL_TO_NULL: "null_call",
+    wasmtime.TrapCode.BAD_SIGNATURE: "signature",
+    wasmtime.TrapCode.HEAP_MISALIGNED: "misaligned",
+}
+
 
 class SandboxError(Exception):
     """The module cannot be run at all: malformed, or asks for something not allowed."""
@@ -71,9 +107,13 @@ class RunResult:
     output: bytes
     message: str | None         # trap/exhaustion message
     function: str | None        # innermost function of the trap ("main.fib"), from the name section
-    exhausted: str | None       # "fuel" | "arena" | "stack" | "output" | None
+    exhausted: str | None       # "fuel" | "arena" | "stack" | "output" | "time" | None
     fuel_used: int
     frames: list[str] = field(default_factory=list)   # backtrace, innermost first
+    # Stable short name of how a failed run ended ("divide_by_zero", "index", "fuel", ...).
+    trap_kind: str | None = None
+    # Digest of the host-call transcript (tensor calls) when the program used such imports.
+    transcript: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -88,6 +128,14 @@ class LoadedModule:
     module: wasmtime.Module
     pre: wasmtime.InstancePre
     arena: int                  # linear memory size in bytes (min == max)
+    # Export names (added by the sandbox) of the mutable globals, when instances of this module
+    # may be wiped and reused; None when every run needs a fresh instance.
+    wipe_globals: tuple[bytes, ...] | None = None
+    # What memory holds in a fresh instance: this prefix, then zeros (set by the first run).
+    image: bytes | None = None
+    # Fuel that instantiation consumes (data segments cost fuel): a reused instance's run is
+    # charged it too, so fuel figures do not depend on whether the instance was fresh.
+    instantiate_fuel: int | None = None
 
 
 # -- the engine ------------------------------------------------------------------------------
@@ -113,15 +161,18 @@ def _make_config() -> wasmtime.Config:
     config.wasm_memory64 = False
     config.wasm_multi_memory = False
     config.parallel_compilation = False
+    # The wall-clock limit: compiled code checks the engine's epoch at loop heads and calls.
+    config.epoch_interruption = True
     return config
 
 
 # What the engine configuration is, as a string: part of the disk cache key, since a module
-# serialized under one configuration must not be loaded under another.
+# serialized under one configuration must not be loaded under another. "wipe-exports" names
+# the sandbox's rewrite of modules (exports added for mutable globals).
 _ENGINE_FINGERPRINT = (
     f"wasmtime-py {getattr(wasmtime, '__version__', '?')}; fuel; nan-canonical; "
     f"stack {MAX_WASM_STACK}; no reservation, no guard, no cow; "
-    "no threads/memory64/multi-memory"
+    "no threads/memory64/multi-memory; epochs; wipe-exports 2"
 )
 
 _engine: wasmtime.Engine | None = None
@@ -134,7 +185,25 @@ def shared_engine() -> wasmtime.Engine:
     with _engine_lock:
         if _engine is None:
             _engine = wasmtime.Engine(_make_config())
+            _start_epoch_clock(_engine)
         return _engine
+
+
+def _start_epoch_clock(engine: wasmtime.Engine) -> None:
+    """Advance the engine's epoch every EPOCH_TICK seconds, for the process's lifetime."""
+    def tick() -> None:
+        while True:
+            time.sleep(EPOCH_TICK)
+            engine.increment_epoch()
+    threading.Thread(target=tick, name="syn-epoch-clock", daemon=True).start()
+
+
+@functools.lru_cache(maxsize=64)
+def deadline_ticks(seconds: float | None) -> int:
+    """Epoch ticks for a wall-clock limit (one more than needed: the current tick is partial)."""
+    if seconds is None:
+        return _NO_DEADLINE
+    return max(1, math.ceil(seconds / EPOCH_TICK)) + 1
 
 
 def _wasmtime_version() -> str:
@@ -166,18 +235,24 @@ def _valtypes(types: Any) -> tuple[str, ...]:
 
 
 def check_imports(module: wasmtime.Module) -> None:
-    """Refuse every import that is not a whitelisted `syn` function with its exact signature."""
+    """Refuse every import that is not a whitelisted host function with its exact signature.
+
+    The whitelist is `host.HOST_FUNCTIONS` for module "syn" plus the tables of registered host
+    modules ("tensor" once `runtime/tensors.py` provides it).
+    """
+    modules = host.host_modules()
     for imp in module.imports:
         where = f"{imp.module}.{imp.name}"
-        if imp.module in RESERVED_MODULES:
+        table = modules[imp.module].functions if imp.module in modules else None
+        if table is None and imp.module in RESERVED_MODULES:
             raise SandboxError(
                 f"import not allowed: {where} (host module {imp.module!r} is not available)")
-        if imp.module != HOST_MODULE or imp.name not in HOST_FUNCTIONS:
+        if table is None or imp.name not in table:
             raise SandboxError(f"import not allowed: {where}")
         ty = imp.type
         if not isinstance(ty, wasmtime.FuncType):
             raise SandboxError(f"import not allowed: {where} must be a function")
-        params, results, _ = HOST_FUNCTIONS[imp.name]
+        params, results, _ = table[imp.name]
         got = (_valtypes(ty.params), _valtypes(ty.results))
         if got != (params, results):
             raise SandboxError(
@@ -206,16 +281,162 @@ def check_exports(module: wasmtime.Module) -> int:
     return int(limits.min) * WASM_PAGE
 
 
+# -- preparing modules for wiped reuse -------------------------------------------------------
+# A kept instance may serve another run only if everything a run can change is restored by the
+# wipe: linear memory and mutable globals. Tables (table.set/grow), a start function (it would
+# have to run again), element segments and the data-count section (which memory.init/data.drop
+# need; data.drop changes state) exclude a module. Mutable globals are not reachable from the
+# host unless exported, so the sandbox compiles its own copy of the module with one export
+# added per mutable global; the module's bytes, its hash and its code are otherwise unchanged.
+
+_STATEFUL_SECTIONS = {4: "table", 8: "start", 9: "element", 12: "data count", 13: "tag"}
+_NUMERIC_VALTYPES = {0x7F, 0x7E, 0x7D, 0x7C}        # i32 i64 f32 f64
+_WIPE_EXPORT_PREFIX = "syn.wipe.global."
+_EXPORT_GLOBAL = 0x03
+
+
+def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _encode_uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+# Constant-expression opcodes: immediate kind ("s" LEB128, "u" LEB128, or a byte count).
+_CONST_EXPR_OPS: dict[int, str | int] = {
+    0x41: "s", 0x42: "s", 0x43: 4, 0x44: 8, 0x23: "u",
+    0x6A: 0, 0x6B: 0, 0x6C: 0, 0x7C: 0, 0x7D: 0, 0x7E: 0,   # extended-const arithmetic
+}
+
+
+def _skip_const_expr(data: bytes, pos: int) -> int | None:
+    while True:
+        op = data[pos]
+        pos += 1
+        if op == 0x0B:
+            return pos
+        imm = _CONST_EXPR_OPS.get(op)
+        if imm is None:
+            return None
+        if isinstance(imm, int):
+            pos += imm
+        else:
+            _, pos = _uleb(data, pos)  # a signed LEB128 has the same length rule
+
+
+def _mutable_globals(payload: bytes) -> list[int] | None:
+    count, pos = _uleb(payload, 0)
+    mutable: list[int] = []
+    for index in range(count):
+        valtype, mut = payload[pos], payload[pos + 1]
+        if valtype not in _NUMERIC_VALTYPES:
+            return None
+        end = _skip_const_expr(payload, pos + 2)
+        if end is None:
+            return None
+        if mut:
+            mutable.append(index)
+        pos = end
+    return mutable
+
+
+def _export_names(payload: bytes) -> tuple[int, set[str], int]:
+    """(count, names, offset of the first entry) of an export section's payload."""
+    count, first = _uleb(payload, 0)
+    pos, names = first, set()
+    for _ in range(count):
+        length, pos = _uleb(payload, pos)
+        names.add(payload[pos:pos + length].decode("utf-8", errors="replace"))
+        pos += length + 1
+        _, pos = _uleb(payload, pos)
+    return count, names, first
+
+
+def _has_exports(module: wasmtime.Module, names: tuple[bytes, ...]) -> bool:
+    present = {export.name for export in module.exports}
+    return all(name.decode() in present for name in names)
+
+
+def plan_wipe(wasm: bytes) -> tuple[bytes, tuple[bytes, ...]] | None:
+    """The module with an export per mutable global, and those export names; or None when a
+    kept instance of it could hold state that a wipe does not restore. `wasm` must be valid."""
+    try:
+        return _plan_wipe(wasm)
+    except IndexError:  # a module that validated is never truncated; stay safe regardless
+        return None
+
+
+def _plan_wipe(wasm: bytes) -> tuple[bytes, tuple[bytes, ...]] | None:
+    sections: list[tuple[int, int, int, int]] = []   # (id, header, payload start, payload end)
+    pos = 8
+    while pos < len(wasm):
+        section_id = wasm[pos]
+        size, start = _uleb(wasm, pos + 1)
+        sections.append((section_id, pos, start, start + size))
+        pos = start + size
+    if any(section[0] in _STATEFUL_SECTIONS for section in sections):
+        return None
+    mutable: list[int] = []
+    export_at = None
+    for number, (sid, _, start, end) in enumerate(sections):
+        if sid == 6:
+            found = _mutable_globals(wasm[start:end])
+            if found is None:
+                return None
+            mutable = found
+        elif sid == 7:
+            export_at = number
+    if export_at is None:
+        return None
+    _, header, start, end = sections[export_at]
+    payload = wasm[start:end]
+    count, names, first = _export_names(payload)
+    added = [f"{_WIPE_EXPORT_PREFIX}{index}" for index in mutable]
+    if names.intersection(added):
+        return None
+    entries = b"".join(_encode_uleb(len(name)) + name.encode() + bytes([_EXPORT_GLOBAL])
+                       + _encode_uleb(index) for name, index in zip(added, mutable))
+    new_payload = _encode_uleb(count + len(added)) + payload[first:] + entries
+    rewritten = (wasm[:header] + bytes([7]) + _encode_uleb(len(new_payload)) + new_payload
+                 + wasm[end:])
+    return rewritten, tuple(name.encode() for name in added)
+
+
 # -- the sandbox -----------------------------------------------------------------------------
+class _Unset:
+    """The type of `_UNSET`: "argument not given" where None is a meaningful value."""
+
+
+_UNSET = _Unset()
+
 
 class Sandbox:
-    """Compiles (with caching), checks and runs modules; one fresh instance per run.
+    """Compiles (with caching), checks and runs modules; every run starts from a pristine instance.
 
-    Counters `compiled`, `memory_hits` and `disk_hits` say where each loaded module came from.
+    Counters `compiled`, `memory_hits` and `disk_hits` say where each loaded module came from;
+    `fresh_instances` and `reused_instances` count how runs got their instance.
+    `reuse=False` gives every run a fresh Store and Instance; `verify_wipe=True` checks every
+    wipe by reading memory and globals back (for tests and audits: it costs a full compare).
     """
 
     def __init__(self, *, cache_dir: str | os.PathLike[str] | None | bool = True,
-                 output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
+                 output_limit: int = DEFAULT_OUTPUT_LIMIT,
+                 time_limit: float | None = DEFAULT_TIME_LIMIT,
+                 reuse: bool = True, verify_wipe: bool = False) -> None:
         self.engine = shared_engine()
         if cache_dir is True:
             self.cache_dir = default_cache_dir()
@@ -224,30 +445,47 @@ class Sandbox:
         else:
             self.cache_dir = Path(cache_dir)
         self.output_limit = output_limit
+        self.time_limit = time_limit
+        self.reuse = reuse
+        self.verify_wipe = verify_wipe
         self.compiled = 0
         self.memory_hits = 0
         self.disk_hits = 0
+        self.fresh_instances = 0
+        self.reused_instances = 0
         self._modules: OrderedDict[str, LoadedModule] = OrderedDict()
+        self._by_bytes: dict[bytes, LoadedModule] = {}
         self._lock = threading.Lock()
         # The host functions are linked once; each run points them at its own context.
         self._local = threading.local()
+        self._linker_version = -1
         self._linker = self._make_linker()
 
     # -- linking ---------------------------------------------------------------------------
 
     def _make_linker(self) -> wasmtime.Linker:
         linker = wasmtime.Linker(self.engine)
-        for name, (params, results, impl) in HOST_FUNCTIONS.items():
-            ty = wasmtime.FuncType([_VALTYPES[p] for p in params],
-                                   [_VALTYPES[r] for r in results])
-            linker.define_func(HOST_MODULE, name, ty, self._bind(impl))
+        modules = host.host_modules()
+        self._linker_version = host.registry_version
+        for module_name, module in modules.items():
+            for name, (params, results, impl) in module.functions.items():
+                ty = wasmtime.FuncType([_VALTYPES[p] for p in params],
+                                       [_VALTYPES[r] for r in results])
+                if module_name == HOST_MODULE:
+                    linker.define_func(module_name, name, ty, self._bind(impl))
+                else:  # tensor ops run hundreds of times a step: the raw path, ~10x cheaper
+                    define_unchecked(linker, module_name, name, params, results, self._bind(impl))
         return linker
 
     def _bind(self, impl: Any) -> Any:
         local = self._local
 
         def call(*args: Any) -> Any:
-            return impl(local.ctx, *args)
+            try:
+                return impl(local.ctx, *args)
+            except BaseException as exc:
+                _host_exceptions.exc = exc
+                raise
         return call
 
     # -- loading ---------------------------------------------------------------------------
@@ -257,6 +495,12 @@ class Sandbox:
         if not isinstance(wasm, (bytes, bytearray, memoryview)):
             raise SandboxError(f"expected module bytes, got {type(wasm).__name__}")
         wasm = bytes(wasm)
+        # Fast path: the same bytes again (a bytes object caches its hash, so a repeated
+        # lookup costs no hashing of the module).
+        loaded = self._by_bytes.get(wasm)
+        if loaded is not None:
+            self.memory_hits += 1
+            return loaded
         sha = hashlib.sha256(wasm).hexdigest()
         with self._lock:
             loaded = self._modules.get(sha)
@@ -266,25 +510,40 @@ class Sandbox:
                 return loaded
         module = self._load_from_disk(sha)
         if module is None:
-            module = self._compile(wasm)
+            self._validate(wasm)
+        plan = plan_wipe(wasm)
+        if module is not None and plan is not None and not _has_exports(module, plan[1]):
+            module = None  # a cached copy compiled without the wipe exports: compile again
+        if module is None:
+            module = self._compile(plan[0] if plan is not None else wasm)
             self._save_to_disk(sha, module)
         check_imports(module)
         arena = check_exports(module)
+        if host.registry_version != self._linker_version:
+            self._linker = self._make_linker()
         try:
             pre = self._linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as err:
             raise SandboxError(f"cannot link module: {_error_summary(str(err))}") from None
-        loaded = LoadedModule(sha, module, pre, arena)
+        loaded = LoadedModule(sha, module, pre, arena, plan[1] if plan is not None else None)
         with self._lock:
             self._modules[sha] = loaded
+            self._by_bytes[wasm] = loaded
             while len(self._modules) > MEMORY_CACHE_ENTRIES:
-                self._modules.popitem(last=False)
+                evicted = self._modules.popitem(last=False)[1]
+                self._by_bytes = {b: m for b, m in self._by_bytes.items() if m is not evicted}
         return loaded
 
-    def _compile(self, wasm: bytes) -> wasmtime.Module:
+    def _validate(self, wasm: bytes) -> None:
         # wasmtime would read non-binary input as WAT text: only binary modules are accepted.
         if not wasm.startswith(_WASM_MAGIC):
             raise SandboxError("malformed module: not a WebAssembly binary (bad magic number)")
+        try:
+            wasmtime.Module.validate(self.engine, wasm)
+        except wasmtime.WasmtimeError as err:
+            raise SandboxError(f"malformed module: {_error_summary(str(err))}") from None
+
+    def _compile(self, wasm: bytes) -> wasmtime.Module:
         try:
             module = wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as err:
@@ -341,14 +600,110 @@ class Sandbox:
     # -- running ---------------------------------------------------------------------------
 
     def run(self, wasm: bytes | LoadedModule, input: bytes = b"", *, fuel: int = DEFAULT_FUEL,
-            output_limit: int | None = None) -> RunResult:
-        """Run `main` once in a fresh instance. Raises `SandboxError` only for unusable modules."""
+            output_limit: int | None = None,
+            time_limit: float | None | _Unset = _UNSET) -> RunResult:
+        """Run `main` once from the module's pristine state. Raises `SandboxError` only for
+        unusable modules. `time_limit` (seconds, None for none) overrides the sandbox's."""
         loaded = wasm if isinstance(wasm, LoadedModule) else self.load(wasm)
         ctx = HostContext(input=bytes(input),
                           output_limit=self.output_limit if output_limit is None else output_limit)
+        limit = self.time_limit if time_limit is _UNSET else time_limit
+        if (self.reuse and loaded.wipe_globals is not None and loaded.arena <= WARM_MAX_ARENA
+                and fuel > (loaded.instantiate_fuel or 0)):
+            pool = self._warm_pool()
+            live = pool.pop(loaded.sha256, None)
+            if live is None:
+                live = self._new_live(loaded)
+            elif fuel > (loaded.instantiate_fuel or 0):
+                self.reused_instances += 1
+            if fuel <= (loaded.instantiate_fuel or 0):  # a fresh instance would run out while
+                pool[loaded.sha256] = live               # instantiating: let it, as the
+                return self._run_fresh(loaded, ctx, fuel, limit)   # reference path does
+            result = self._run_live(live, ctx, fuel, limit)
+            if live.usable:
+                pool[loaded.sha256] = live
+                while len(pool) > WARM_INSTANCES:
+                    pool.popitem(last=False)[1].close()
+            return result
+        return self._run_fresh(loaded, ctx, fuel, limit)
+
+    def hold(self, wasm: bytes | LoadedModule) -> LiveInstance:
+        """A live instance of `wasm` that the caller keeps (e.g. to hold many sandboxes at once).
+
+        `live.run(input)` runs `main` in it; it is wiped after every run, like the instances the
+        sandbox keeps itself. Only for modules whose instances can be wiped.
+        """
+        loaded = wasm if isinstance(wasm, LoadedModule) else self.load(wasm)
+        if loaded.wipe_globals is None:
+            raise SandboxError("instances of this module cannot be wiped, so cannot be held")
+        return self._new_live(loaded)
+
+    def drop_warm(self) -> None:
+        """Release this thread's kept instances."""
+        pool = self._warm_pool()
+        while pool:
+            pool.popitem()[1].close()
+
+    def _warm_pool(self) -> OrderedDict[str, LiveInstance]:
+        pool = getattr(self._local, "warm", None)
+        if pool is None:
+            pool = self._local.warm = OrderedDict()
+        return pool
+
+    def _new_store(self, loaded: LoadedModule) -> wasmtime.Store:
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=loaded.arena, instances=1, memories=1, tables=1)
+        store.set_epoch_deadline(_NO_DEADLINE)  # a new store's deadline is "now"
+        return store
+
+    def _new_live(self, loaded: LoadedModule) -> LiveInstance:
+        """A fresh instance kept for wiped reuse; records the pristine image on first use."""
+        store = self._new_store(loaded)
+        store.set_fuel(_INSTANTIATE_FUEL)
+        try:
+            instance = loaded.pre.instantiate(store)
+        except (wasmtime.Trap, wasmtime.WasmtimeError) as err:  # no start function: no trap
+            raise SandboxError(f"cannot instantiate module: {_error_summary(str(err))}") from None
+        used = _INSTANTIATE_FUEL - store.get_fuel()
+        if loaded.instantiate_fuel is None:
+            loaded.instantiate_fuel = used
+        elif used != loaded.instantiate_fuel:
+            raise SandboxError("instantiation used a different amount of fuel than before")
+        self.fresh_instances += 1
+        live = LiveInstance(self, loaded, store, instance)
+        image = live.read_memory().rstrip(b"\0")
+        if loaded.image is None:
+            loaded.image = image
+        elif image != loaded.image:  # every fresh instance of a module starts the same
+            raise SandboxError("a fresh instance differs from the module's recorded image")
+        return live
+
+    def _run_live(self, live: LiveInstance, ctx: HostContext, fuel: int,
+                  limit: float | None) -> RunResult:
+        """Run `main` in a live instance, then wipe it (it stays unusable if the wipe fails)."""
+        # Charged as if this run had instantiated the module itself (see instantiate_fuel).
+        setup = live.loaded.instantiate_fuel or 0
+        if fuel <= setup:
+            raise SandboxError("fuel budget does not cover instantiating the module")
+        live.usable = False  # until the wipe below succeeds
+        live.prepare(fuel - setup, deadline_ticks(limit))
+        ctx.memory = live.view
+        self._local.ctx = ctx
+        try:
+            trap, host_exc, frames = live.call_main()
+            remaining = live.fuel_left()
+        finally:
+            ctx.memory = None
+            self._local.ctx = None
+        live.wipe()
+        live.usable = True
+        return _finish(ctx, trap, host_exc, frames, fuel, fuel - remaining, limit)
+
+    def _run_fresh(self, loaded: LoadedModule, ctx: HostContext, fuel: int,
+                   limit: float | None) -> RunResult:
+        store = self._new_store(loaded)
         store.set_fuel(fuel)
+        store.set_epoch_deadline(deadline_ticks(limit))
         self._local.ctx = ctx
         try:
             trap, host_exc, frames = self._instantiate_and_call(store, loaded, ctx)
@@ -356,11 +711,8 @@ class Sandbox:
         finally:
             ctx.memory = None  # the view points into the store's memory, which dies with it
             self._local.ctx = None
-        fuel_used = fuel - remaining
-        output = bytes(ctx.output)
-        if trap is None and host_exc is None:
-            return RunResult("ok", output, None, None, None, fuel_used)
-        return _classify(trap, host_exc, frames, output, fuel, fuel_used)
+        self.fresh_instances += 1
+        return _finish(ctx, trap, host_exc, frames, fuel, fuel - remaining, limit)
 
     def _instantiate_and_call(self, store: wasmtime.Store, loaded: LoadedModule,
                               ctx: HostContext) -> Outcome:
@@ -377,6 +729,152 @@ class Sandbox:
         memory = _export(context, instance, b"memory")
         ctx.memory = _memory_view(context, memory.of.memory, loaded.arena)
         return _call_main(context, main.of.func)
+
+
+class LiveInstance:
+    """One instance kept alive between runs, with what its wipe needs.
+
+    The wipe restores memory to the module's pristine image (its non-zero prefix copied back,
+    the rest zeroed) and every mutable global to the value it had when the instance was new.
+    The C-level arguments of the per-run calls are prepared here once.
+    """
+
+    def __init__(self, sandbox: Sandbox, loaded: LoadedModule, store: wasmtime.Store,
+                 instance: wasmtime.Instance) -> None:
+        self.sandbox = sandbox
+        self.loaded = loaded
+        self.store = store
+        self.instance = instance
+        self.context = store._context()
+        self._context = ctypes.cast(self.context, ctypes.c_void_p).value
+        self.main = _export(self.context, instance, b"main").of.func
+        self._main = ctypes.addressof(self.main)
+        memory = _export(self.context, instance, b"memory").of.memory
+        self.view = _memory_view(self.context, memory, loaded.arena)
+        self.base = ctypes.addressof(ctypes.c_ubyte.from_buffer(self.view))
+        self._fuel = ctypes.c_uint64(0)
+        self._fuel_at = ctypes.addressof(self._fuel)
+        self._trap = ctypes.c_void_p(None)
+        self._trap_at = ctypes.addressof(self._trap)
+        self.globals: list[tuple[Any, Any]] = []
+        for name in loaded.wipe_globals or ():
+            glob = _export(self.context, instance, name).of.global_
+            initial = ffi.wasmtime_val_t()
+            ffi.wasmtime_global_get(self.context, ctypes.byref(glob), ctypes.byref(initial))
+            self.globals.append((glob, initial))
+        self._global_args = [(ctypes.addressof(g), ctypes.addressof(v)) for g, v in self.globals]
+        self._head: memoryview | None = None   # the image part of memory, set on first wipe
+        self._tail_at = self._tail_size = 0
+        self.usable = True
+
+    def _slice_views(self) -> None:
+        image = self.loaded.image or b""
+        self._head = self.view[:len(image)]
+        self._tail_at = self.base + len(image)
+        self._tail_size = self.loaded.arena - len(image)
+
+    def prepare(self, fuel: int, deadline: int) -> None:
+        error = _set_fuel(self._context, fuel)
+        if error:
+            raise _error_from(error)
+        _set_deadline(self._context, deadline)
+
+    def call_main(self) -> Outcome:
+        """Call `main`; as `_call_main`, through the prepared arguments."""
+        error = _func_call(self._context, self._main, None, 0, None, 0, self._trap_at)
+        host_exc = _take_host_exception()
+        trap = self._trap.value
+        if not error and not trap:
+            return None, host_exc, []
+        self._trap.value = None
+        return _outcome(
+            ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)) if error else None,
+            ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)) if trap else None, host_exc)
+
+    def fuel_left(self) -> int:
+        error = _get_fuel(self._context, self._fuel_at)
+        if error:
+            raise _error_from(error)
+        return self._fuel.value
+
+    def run(self, input: bytes = b"", *, fuel: int = DEFAULT_FUEL,
+            output_limit: int | None = None,
+            time_limit: float | None | _Unset = _UNSET) -> RunResult:
+        """Run `main` in this instance (which is wiped afterwards)."""
+        if not self.usable:
+            raise SandboxError("this instance was closed or its last run did not finish")
+        sandbox = self.sandbox
+        ctx = HostContext(input=bytes(input), output_limit=sandbox.output_limit
+                          if output_limit is None else output_limit)
+        limit = sandbox.time_limit if isinstance(time_limit, _Unset) else time_limit
+        sandbox.reused_instances += 1
+        return sandbox._run_live(self, ctx, fuel, limit)
+
+    def read_memory(self) -> bytes:
+        return ctypes.string_at(self.base, self.loaded.arena)
+
+    def read_globals(self) -> list[bytes]:
+        """The raw bits of every mutable global, in order."""
+        values = []
+        for glob, _ in self.globals:
+            value = ffi.wasmtime_val_t()
+            ffi.wasmtime_global_get(self.context, ctypes.byref(glob), ctypes.byref(value))
+            values.append(_val_bits(value))
+        return values
+
+    def wipe(self) -> None:
+        """Restore the pristine state; with the sandbox's `verify_wipe`, read it back and check."""
+        if self._head is None:
+            self._slice_views()
+        # The image by a memoryview copy (no ctypes call), the zeros by memset (no source to
+        # read: it beat copying from a zero buffer by ~15% for 64 KiB).
+        self._head[:] = self.loaded.image
+        _memset(self._tail_at, 0, self._tail_size)
+        context = self._context
+        for glob, initial in self._global_args:
+            error = _global_set(context, glob, initial)
+            if error:
+                raise _error_from(error)
+        if self.sandbox.verify_wipe:
+            self.check_wiped()
+
+    def check_wiped(self) -> None:
+        """Raise SandboxError unless memory and globals are exactly as in a fresh instance."""
+        image = self.loaded.image or b""
+        memory = self.read_memory()
+        if memory[:len(image)] != image or memory[len(image):].count(0) != len(memory) - len(image):
+            self.usable = False
+            raise SandboxError("wipe failed: memory differs from a fresh instance")
+        if self.read_globals() != [_val_bits(initial) for _, initial in self.globals]:
+            self.usable = False
+            raise SandboxError("wipe failed: a global differs from a fresh instance")
+
+    def close(self) -> None:
+        self.usable = False
+        self.view = memoryview(b"")
+        self._head = None
+        self._tail_size = 0
+        self.store.close()
+
+
+def _val_bits(value: Any) -> bytes:
+    size = 4 if value.kind in (0, 2) else 8   # WASMTIME_I32, WASMTIME_F32: 4 bytes
+    return ctypes.string_at(ctypes.addressof(value.of), size)
+
+
+def _finish(ctx: HostContext, trap: wasmtime.Trap | None, host_exc: BaseException | None,
+            frames: list[str], budget: int, fuel_used: int, limit: float | None) -> RunResult:
+    """The RunResult of a finished call; ends the run's host-module states."""
+    transcript = None
+    if ctx.states:
+        transcript = ctx.transcript_hash()
+        ctx.close_states()
+    output = bytes(ctx.output)
+    if trap is None and host_exc is None:
+        return RunResult("ok", output, None, None, None, fuel_used, [], None, transcript)
+    result = _classify(trap, host_exc, frames, output, budget, fuel_used, limit)
+    result.transcript = transcript
+    return result
 
 
 # -- the raw call path ------------------------------------------------------------------------
@@ -404,16 +902,30 @@ def _memory_view(context: Any, memory: Any, arena: int) -> memoryview:
 
 Outcome = tuple["wasmtime.Trap | None", "BaseException | None", list[str]]
 
+# wasmtime-py parks a host function's exception in one process-wide variable, which another
+# thread's run can read or clear while this thread's Wasm runs without the GIL (a cross-run,
+# cross-tenant leak). Each host function's wrapper parks it per thread instead.
+_host_exceptions = threading.local()
+
+
+def _take_host_exception() -> BaseException | None:
+    exc = getattr(_host_exceptions, "exc", None)
+    _host_exceptions.exc = None
+    wasmtime_func.LAST_EXCEPTION = None  # never read: only keeps the object from lingering
+    return exc
+
 
 def _call_main(context: Any, func: Any) -> Outcome:
     """Call `main`; return (Wasm trap, host exception, backtrace names innermost first)."""
     trap_ptr = ctypes.POINTER(ffi.wasm_trap_t)()
     error = ffi.wasmtime_func_call(context, ctypes.byref(func), None, 0, None, 0,
                                    ctypes.byref(trap_ptr))
-    # A host function's exception comes back as an error carrying the Wasm backtrace, with the
-    # exception itself parked in wasmtime-py's module state.
-    host_exc = wasmtime_func.LAST_EXCEPTION
-    wasmtime_func.LAST_EXCEPTION = None
+    # A host function's exception comes back as an error carrying the Wasm backtrace; the
+    # exception itself was parked by the host function's wrapper (see `_bind`).
+    return _outcome(error, trap_ptr, _take_host_exception())
+
+
+def _outcome(error: Any, trap_ptr: Any, host_exc: BaseException | None) -> Outcome:
     if error:
         err = wasmtime.WasmtimeError._from_ptr(error)
         frames = _error_frames(err)
@@ -427,6 +939,32 @@ def _call_main(context: Any, func: Any) -> Outcome:
     if not isinstance(host_exc, HostTrap):
         raise host_exc  # a bug in a host function (or Ctrl-C): never disguise it as a trap
     return None, host_exc, frames
+
+
+def _raw(name: str, restype: Any, *argtypes: Any) -> Any:
+    """A private prototype of a wasmtime C function taking plain addresses (`dll[name]` is a
+    new function object; `dll.name` is wasmtime-py's own, whose types must not change)."""
+    function = ffi.dll[name]
+    function.restype = restype
+    function.argtypes = argtypes
+    return function
+
+
+# The per-run calls on kept instances, with arguments prepared once per instance: wasmtime-py's
+# wrappers convert and check every argument on every call, which is most of a run's cost.
+_u64, _ptr = ctypes.c_uint64, ctypes.c_void_p
+_set_fuel = _raw("wasmtime_context_set_fuel", _ptr, _ptr, _u64)
+_get_fuel = _raw("wasmtime_context_get_fuel", _ptr, _ptr, _ptr)
+_set_deadline = _raw("wasmtime_context_set_epoch_deadline", None, _ptr, _u64)
+_func_call = _raw("wasmtime_func_call", _ptr, _ptr, _ptr, _ptr, ctypes.c_size_t, _ptr,
+                  ctypes.c_size_t, _ptr)
+_global_set = _raw("wasmtime_global_set", _ptr, _ptr, _ptr, _ptr)
+_memset = ctypes.memset
+
+
+def _error_from(address: int) -> wasmtime.WasmtimeError:
+    return wasmtime.WasmtimeError._from_ptr(
+        ctypes.cast(address, ctypes.POINTER(ffi.wasmtime_error_t)))
 
 
 def _error_frames(err: wasmtime.WasmtimeError) -> list[str]:
@@ -443,23 +981,28 @@ def _frame_names(frames: list[Frame]) -> list[str]:
 
 
 def _classify(trap: wasmtime.Trap | None, host_exc: BaseException | None, frames: list[str],
-              output: bytes, budget: int, fuel_used: int) -> RunResult:
+              output: bytes, budget: int, fuel_used: int,
+              limit: float | None = None) -> RunResult:
     function = frames[0] if frames else None
     if isinstance(host_exc, HostTrap):
         return RunResult(host_exc.status, output, host_exc.message, function,
-                         host_exc.exhausted, fuel_used, frames)
+                         host_exc.exhausted, fuel_used, frames, trap_kind=host_exc.kind)
     assert trap is not None
     code = trap.trap_code
     if code == wasmtime.TrapCode.OUT_OF_FUEL:
         return RunResult("exhausted", output, f"out of fuel: used {fuel_used} of budget {budget}",
-                         function, "fuel", fuel_used, frames)
+                         function, "fuel", fuel_used, frames, trap_kind="fuel")
     if code == wasmtime.TrapCode.STACK_OVERFLOW:
         return RunResult("exhausted", output, "call stack exhausted", function, "stack",
-                         fuel_used, frames)
+                         fuel_used, frames, trap_kind="stack")
+    if code == wasmtime.TrapCode.INTERRUPT:
+        return RunResult("exhausted", output, f"time limit exceeded: ran longer than {limit} s",
+                         function, "time", fuel_used, frames, trap_kind="time")
     message = _TRAP_MESSAGES.get(code) if code is not None else None
     if message is None:
         message = _first_line(trap.message)
-    return RunResult("trap", output, message, function, None, fuel_used, frames)
+    kind = _TRAP_KINDS.get(code, "other") if code is not None else "other"
+    return RunResult("trap", output, message, function, None, fuel_used, frames, trap_kind=kind)
 
 
 def _first_line(text: str) -> str:
