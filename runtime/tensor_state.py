@@ -19,6 +19,7 @@ What must stay true:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,15 @@ class TensorState:
         self.targets: np.ndarray | None = None
         self.recorder = config.recorder
         self._old_errors = np.seterr(all="ignore")  # inf/nan are values here, not warnings
+        # The host-call transcript, for receipts: every call's name and arguments, and the
+        # shape, dtype and bytes of every tensor it created, in order.
+        self._transcript = hashlib.sha256()
+
+    def record_call(self, name: str, args: tuple[Any, ...]) -> None:
+        self._transcript.update(f"C{name}{args!r};".encode())
+
+    def transcript_hash(self) -> str:
+        return self._transcript.hexdigest()
 
     def close(self) -> None:
         """The run ended: hand parameters to the recorder, drop every tensor."""
@@ -111,6 +121,9 @@ class TensorState:
         if self.elements + size > self.config.max_elements:
             raise TensorError(self._too_large(size))
         self.elements += size
+        value = tensor.value
+        self._transcript.update(f"T{value.shape}{value.dtype};".encode())
+        self._transcript.update(np.ascontiguousarray(value).tobytes())
         handle = self.next_handle
         self.next_handle += 1
         tensor.handle = handle

@@ -161,6 +161,7 @@ def _bind(name: str) -> Callable[..., Any]:
     def call(ctx: host.HostContext, *args: Any) -> Any:
         state = ctx.state(MODULE)
         state.calls += 1
+        state.record_call(name, args)
         try:
             return getattr(state, name)(*args)
         except host.HostTrap:
