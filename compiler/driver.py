@@ -8,6 +8,7 @@ program: problems come back as diagnostics in the `CompileResult`.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -54,6 +55,19 @@ def compile_source(text: str, *, filename: str = "main.syn", arena: int | None =
 
 def _compile(file: str, text: str | None, *, arena: int | None, optimize: bool,
              lib: bool) -> CompileResult:
+    # A compilation allocates many small objects that all live until it ends: the cyclic
+    # garbage collector would only rescan them, again and again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile_phases(file, text, arena=arena, optimize=optimize, lib=lib)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile_phases(file: str, text: str | None, *, arena: int | None, optimize: bool,
+                    lib: bool) -> CompileResult:
     if sys.getrecursionlimit() < _RECURSION_LIMIT:
         sys.setrecursionlimit(_RECURSION_LIMIT)
     timings: dict[str, float] = {}
