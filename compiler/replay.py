@@ -1,0 +1,294 @@
+"""Replay: run a function of a compiled program on concrete inputs, to confirm counterexamples.
+
+The verifier (verify.py) reports a failed proof with the inputs a Z3 model gives at function
+entry. This module builds those inputs in `.syn` source, appended to the program's own entry
+file as small "case" functions (so every trap message keeps its file and line), plus an entry
+point that picks a case by the request input. It compiles that program once (check.py,
+lower.py, with `ir.Program.entry` pointed at the chooser), runs each case in the sandbox, and
+says whether the run really fails the way the proof said it could:
+
+- confirmed: the run traps with the expected message (the contract's, or the bounds, division,
+  conversion or pop message at the expected place);
+- different: it traps, but otherwise (another check fails first);
+- spurious: it runs to completion, so the model was not a real execution (typically a loop
+  invariant or callee contract too weak to carry the facts the proof needed);
+- inconclusive / not run: it ran out of fuel or memory, or the inputs cannot be built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from typing import Any, TYPE_CHECKING
+
+from . import ir
+from .check import check_program
+from .diagnostics import CompileError
+from .loader import LoadedProgram, load_program
+from .lower import lower_program
+
+if TYPE_CHECKING:
+    from .verify import ObligationResult, VerifyCache, VerifyReport
+
+REPLAY_FUEL = 200_000_000
+ENTRY = "syn_replay_main"
+CASE = "syn_replay_case_"
+
+
+class NotBuildable(Exception):
+    """An input the harness cannot write in source (a map, a string too long, a cycle)."""
+
+
+@dataclass
+class Case:
+    function: ir.Function
+    args: list[dict[str, Any]]
+    expect: list[str]
+
+
+def replay_failures(report: "VerifyReport", path: str, loaded: LoadedProgram,
+                    program: ir.Program, cache: "VerifyCache | None" = None) -> None:
+    """Replay every failed obligation that has a counterexample; fill in `replay`.
+
+    Outcomes are cached per function under the function's verification key and a hash of
+    every source file (a run depends on the code of everything it calls)."""
+    digest = hashlib.sha256()
+    for name in sorted(loaded.sources):
+        digest.update(name.encode() + b"\0" + loaded.sources[name].encode() + b"\0")
+    entry_text = loaded.sources.get(path, "")
+    aliases = {module: alias for alias, module in loaded.imports.get("main", {}).items()}
+    cases: list[tuple["ObligationResult", Case]] = []
+    pending: list[tuple[str, list["ObligationResult"]]] = []
+    for f in report.functions:
+        todo = [o for o in f.obligations if o.result == "failed" and o.counterexample]
+        if not todo:
+            continue
+        key = hashlib.sha256(f"{f.key}|{digest.hexdigest()}|replay".encode()).hexdigest()
+        stored = cache.get_replays(key) if cache is not None else None
+        if stored is not None and len(stored) == len(todo):
+            for o, outcome in zip(todo, stored):
+                o.replay = outcome
+            continue
+        fn = program.functions.get(f.name)
+        for o in todo:
+            if fn is None:
+                o.replay = {"status": "not run", "detail": f"{o.function} not found"}
+            else:
+                args = (o.counterexample or {}).get("args", [])
+                cases.append((o, Case(fn, list(args), o.expect)))
+        pending.append((key, todo))
+    if cases:
+        outcomes = run_cases(path, entry_text, aliases, program, [c for _, c in cases])
+        for (o, _), outcome in zip(cases, outcomes):
+            o.replay = outcome
+    if cache is not None:
+        for key, todo in pending:
+            cache.put_replays(key, [o.replay or {} for o in todo])
+
+
+def run_cases(path: str, entry_text: str, aliases: dict[str, str], program: ir.Program,
+              cases: list[Case]) -> list[dict[str, Any]]:
+    """Build one harness for all cases, run each; one outcome dict per case."""
+    harness = _Harness(aliases, program)
+    bodies: list[str | None] = []
+    outcomes: list[dict[str, Any] | None] = []
+    for k, case in enumerate(cases):
+        try:
+            bodies.append(harness.case(k, case))
+            outcomes.append(None)
+        except NotBuildable as e:
+            bodies.append(None)
+            outcomes.append({"status": "not run", "detail": f"cannot build the inputs: {e}"})
+    runnable = [k for k, b in enumerate(bodies) if b is not None]
+    if not runnable:
+        return [o or {} for o in outcomes]
+    source = entry_text + "\n" + harness.imports() + "\n".join(
+        b for b in bodies if b is not None) + "\n" + _chooser(runnable)
+    wasm, error = _compile(path, source)
+    if wasm is None:
+        for k in runnable:
+            outcomes[k] = {"status": "not run", "detail": f"the replay does not compile: {error}"}
+        return [o or {} for o in outcomes]
+    from synapse.runtime.sandbox import run_module
+    for k in runnable:
+        run = run_module(wasm, str(k).encode(), fuel=REPLAY_FUEL)
+        outcomes[k] = classify(run, cases[k].expect)
+    return [o or {} for o in outcomes]
+
+
+def classify(run: Any, expect: list[str]) -> dict[str, Any]:
+    if run.status == "ok":
+        return {"status": "spurious", "detail": "the compiled function runs to completion on "
+                "these inputs; the model is not a real execution (a loop invariant or a "
+                "callee's contract may be too weak)"}
+    if run.status == "exhausted":
+        return {"status": "inconclusive", "detail": f"the run exhausted its {run.exhausted}"}
+    message = run.message or ""
+    where = f" in {run.function}" if run.function else ""
+    if all(e in message for e in expect):
+        return {"status": "confirmed", "detail": f"trap: {message}{where}", "message": message}
+    return {"status": "different", "detail": f"the run traps otherwise: {message}{where}",
+            "message": message}
+
+
+def _chooser(cases: list[int]) -> str:
+    lines = [f"fn {ENTRY}() {{", "    let which = input();"]
+    for k in cases:
+        lines.append(f'    if which == "{k}" {{ {CASE}{k}(); }}')
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _compile(path: str, source: str) -> tuple[bytes | None, str]:
+    if sys.getrecursionlimit() < 20000:
+        sys.setrecursionlimit(20000)
+    try:
+        loaded = load_program(path, source)
+        program = check_program(loaded, lib=True)
+        program.entry = f"main.{ENTRY}"
+        return lower_program(program).encode(), ""
+    except CompileError as e:
+        return None, "; ".join(d.message for d in e.diagnostics[:3])
+
+
+class _Harness:
+    """Writes values as `.syn` statements."""
+
+    def __init__(self, aliases: dict[str, str], program: ir.Program):
+        self.aliases = dict(aliases)
+        self.program = program
+        self.extra_imports: list[str] = []
+        self.lines: list[str] = []
+        self.names: dict[int, str] = {}
+        self.counter = 0
+
+    def imports(self) -> str:
+        return "".join(f"import {m};\n" for m in self.extra_imports)
+
+    def qualify(self, qualified: str) -> str:
+        module, _, name = qualified.rpartition(".")
+        if module in ("main", "prelude"):
+            return name
+        if module not in self.aliases:
+            alias = module.rsplit(".", 1)[-1]
+            if alias in self.aliases.values():
+                raise NotBuildable(f"module {module} is not reachable by name")
+            self.aliases[module] = alias
+            self.extra_imports.append(module)
+        return f"{self.aliases[module]}.{name}"
+
+    def type_text(self, t: ir.Type) -> str:
+        if isinstance(t, ir.Prim):
+            return t.name
+        if isinstance(t, ir.VecT):
+            return f"Vec[{self.type_text(t.elem)}]"
+        if isinstance(t, ir.ArrayT):
+            return f"[{self.type_text(t.elem)}; {t.size}]"
+        if isinstance(t, (ir.StructT, ir.EnumT)):
+            return self.qualify(t.name)
+        raise NotBuildable(f"values of type {t}")
+
+    def case(self, k: int, case: Case) -> str:
+        self.lines = []
+        self.names = {}
+        fn = case.function
+        if len(case.args) != len(fn.params):
+            raise NotBuildable("the counterexample does not give every parameter")
+        args = [self.build(v, p.type) for v, p in zip(case.args, fn.params)]
+        call = f"{self.qualify(fn.name)}({', '.join(args)})"
+        stmt = f"let syn_replay_result = {call};" if fn.result != ir.UNIT else f"{call};"
+        body = "\n".join("    " + line for line in self.lines + [stmt])
+        return f"fn {CASE}{k}() {{\n{body}\n}}\n"
+
+    def temp(self, type_text: str, expr: str) -> str:
+        name = f"syn_replay_v{self.counter}"
+        self.counter += 1
+        self.lines.append(f"let {name}: {type_text} = {expr};")
+        return name
+
+    def build(self, v: dict[str, Any], t: ir.Type) -> str:
+        kind = v.get("t")
+        if kind == "opaque":
+            raise NotBuildable(v.get("why", "an unmodelled value"))
+        if kind == "ref":
+            if v["id"] not in self.names:
+                raise NotBuildable("a cyclic structure")
+            return self.names[v["id"]]
+        if t in (ir.I32, ir.I64, ir.U8):
+            return _int_text(v["v"], t)
+        if t == ir.BOOL:
+            return "true" if v["v"] else "false"
+        if t in ir.FLOAT_TYPES:
+            return _float_text(v["v"], t)
+        if t == ir.STR:
+            return _str_text(bytes.fromhex(v["v"]))
+        if isinstance(t, ir.VecT):
+            elems = [self.build(e, t.elem) for e in v["elems"]]
+            name = self.temp(self.type_text(t), f"{self.type_text(t)}()")
+            self.names[v["id"]] = name
+            for e in elems:
+                self.lines.append(f"{name}.push({e});")
+            return name
+        if isinstance(t, ir.ArrayT):
+            elems = [self.build(e, t.elem) for e in v["elems"]]
+            name = self.temp(self.type_text(t), "[" + ", ".join(elems) + "]")
+            self.names[v["id"]] = name
+            return name
+        if isinstance(t, ir.StructT):
+            sdef = self.program.structs[t.name]
+            fields = [f"{n}: {self.build(fv, ft)}"
+                      for (n, fv), (_, ft) in zip(v["fields"], sdef.fields)]
+            name = self.temp(self.type_text(t), f"{self.type_text(t)}({', '.join(fields)})")
+            self.names[v["id"]] = name
+            return name
+        if isinstance(t, ir.EnumT):
+            variant = self.program.enums[t.name].variants[v["tag"]]
+            args = [self.build(a, ft) for a, ft in zip(v["args"], variant.fields)]
+            head = f"{self.type_text(t)}.{variant.name}"
+            expr = f"{head}({', '.join(args)})" if variant.fields else head
+            name = self.temp(self.type_text(t), expr)
+            self.names[v["id"]] = name
+            return name
+        raise NotBuildable(f"values of type {t}")
+
+
+def _int_text(n: int, t: ir.Type) -> str:
+    if t == ir.U8:
+        return f"{n}u8"
+    suffix = "i64" if t == ir.I64 else ""
+    bits = 64 if t == ir.I64 else 32
+    if n == -(1 << (bits - 1)):
+        return f"(-{(1 << (bits - 1)) - 1}{suffix} - 1{suffix})"
+    if n < 0:
+        return f"(-{-n}{suffix})"
+    return f"{n}{suffix}"
+
+
+def _float_text(text: str, t: ir.Type) -> str:
+    suffix = "f32" if t == ir.F32 else ""
+    zero = f"0.0{suffix}"
+    if text == "nan":
+        return f"({zero} / {zero})"
+    if text in ("inf", "-inf"):
+        sign = "-" if text.startswith("-") else ""
+        return f"({sign}1.0{suffix} / {zero})"
+    body = text.replace("e+", "e")
+    if "." not in body and "e" not in body:
+        body += ".0"
+    if body.startswith("-"):
+        return f"(-{body[1:]}{suffix})"
+    return f"{body}{suffix}"
+
+
+def _str_text(data: bytes) -> str:
+    out = []
+    for b in data:
+        c = chr(b)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append(f"\\x{b:02x}")
+    return '"' + "".join(out) + '"'

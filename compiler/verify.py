@@ -1,0 +1,734 @@
+"""Static verification of contracts: every obligation of every function proved with Z3.
+
+Where it sits: after the checker. `verify_file` loads and checks a program (loader.py,
+check.py), then verifies it function by function; it never lowers or changes the program, so
+the compiled bytes are the same whether or not it runs. verify_encode.py turns a function into
+obligations (what must hold, under which path condition); this module proves them, turns
+failures into counterexamples in source terms, confirms them by running the compiled function
+(replay.py), and caches results. Only this module and verify_encode.py import z3.
+
+Determinism: each function is solved in a fresh Z3 context, with fixed seeds and a resource
+limit (`rlimit`, counted in Z3's deterministic steps, not seconds), obligations in source order.
+A result depends only on the function, the contracts and effects of what it calls, the verifier
+version and the Z3 version, which is exactly what the cache key hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import z3
+
+from . import ir
+from .check import check_program
+from .diagnostics import CompileError, Diagnostic, Span
+from .loader import STDLIB_DIR, LoadedProgram, load_program
+from .verify_effects import (Effects, analyze_effects, call_graph, decreases_of,
+                             function_code, recursive_groups, region_data, region_field,
+                             region_len, type_key, walk)
+from .verify_encode import (INT_BITS, FunctionEncoder, Obligation, Unsupported,
+                            encode_function, inlinable)
+from .verify_lia import IntTranslator, NotLinear
+
+VERIFIER_VERSION = "1"
+DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
+MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
+QUICK_RLIMIT = 20_000             # the first, short bit-vector attempt
+FLOAT_RLIMIT = 200_000            # for obligations that compare or convert floats
+INT_RLIMIT = 300_000              # for the integer attempt that comes first
+SEED = 0
+SMALL_LENGTH = 6                  # counterexamples prefer vectors and strings this short
+SMALL_INT = 100                   # and integers this small, when the failure allows
+MAX_REPLAY_ELEMENTS = 4096
+CACHE_ENV = "SYN_CACHE_DIR"
+
+RESULTS = ("proved", "failed", "unknown", "unsupported")
+
+
+# --- reports ------------------------------------------------------------------------------
+
+@dataclass
+class ObligationResult:
+    function: str
+    kind: str
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    message: str
+    result: str                       # proved | failed | unknown | unsupported
+    reason: str = ""                  # why unknown/unsupported
+    note: str = ""
+    rlimit: int = 0
+    time_ms: float = 0.0
+    expect: list[str] = field(default_factory=list)
+    counterexample: dict[str, Any] | None = None
+    replay: dict[str, Any] | None = None
+    cached: bool = False
+
+    @property
+    def span(self) -> Span:
+        return Span(self.file, self.line, self.col, self.end_line, self.end_col)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["time_ms"] = round(self.time_ms, 3)
+        return out
+
+
+@dataclass
+class FunctionReport:
+    name: str
+    key: str
+    obligations: list[ObligationResult]
+    time_ms: float = 0.0
+    cached: bool = False
+
+
+@dataclass
+class VerifyReport:
+    functions: list[FunctionReport]
+    sources: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    diagnostics: list[Diagnostic] = field(default_factory=list)   # compile errors
+
+    @property
+    def obligations(self) -> list[ObligationResult]:
+        return [o for f in self.functions for o in f.obligations]
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics and all(o.result == "proved" for o in self.obligations)
+
+    def counts(self) -> dict[str, int]:
+        counts = {r: 0 for r in RESULTS}
+        for o in self.obligations:
+            counts[o.result] += 1
+        return counts
+
+    def summary(self) -> str:
+        c = self.counts()
+        total = sum(c.values())
+        cached = sum(1 for f in self.functions if f.cached)
+        parts = [f"{c['proved']} proved"] + [f"{c[r]} {r}" for r in RESULTS[1:] if c[r]]
+        return (f"verify: {total} obligations in {len(self.functions)} functions: "
+                f"{', '.join(parts)} ({cached} functions from the cache, "
+                f"{self.seconds:.2f} s)")
+
+    def render(self, verbose: bool = False) -> str:
+        blocks = []
+        for o in self.obligations:
+            if o.result != "proved" or verbose:
+                blocks.append(render_obligation(o, self.sources))
+        blocks.append(self.summary())
+        return "\n".join(blocks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "summary": self.counts(),
+            "seconds": round(self.seconds, 4),
+            "functions": [{"name": f.name, "cached": f.cached, "time_ms": round(f.time_ms, 3),
+                           "obligations": len(f.obligations)} for f in self.functions],
+            "obligations": [o.to_json() for o in self.obligations],
+        }
+
+
+def render_obligation(o: ObligationResult, sources: dict[str, str]) -> str:
+    head = {"proved": "proved", "failed": "cannot prove", "unknown": "unknown",
+            "unsupported": "not verifiable"}[o.result]
+    lines = [f"{o.file}:{o.line}:{o.col}: verify: {head}: {o.message} [{o.kind}]"]
+    if o.note:
+        lines.append(f"  note: {o.note}")
+    if o.reason:
+        lines.append(f"  reason: {o.reason}")
+    lines.extend(_caret(sources.get(o.file), o.span))
+    cx = o.counterexample
+    if cx:
+        lines.append(f"  counterexample (inputs of {o.function}):")
+        for name, text in cx.get("inputs", []):
+            lines.append(f"    {name} = {text}")
+        if cx.get("path"):
+            lines.append("  along the path:")
+            for line, name, text, note in cx["path"]:
+                suffix = f"  ({note})" if note else ""
+                lines.append(f"    line {line}: {name} = {text}{suffix}")
+    if o.replay:
+        lines.append(f"  replay: {o.replay['status']}: {o.replay.get('detail', '')}".rstrip())
+    return "\n".join(lines)
+
+
+def _caret(source: str | None, span: Span) -> list[str]:
+    if source is None:
+        return []
+    text_lines = source.split("\n")
+    if not 1 <= span.line <= len(text_lines):
+        return []
+    text = text_lines[span.line - 1].rstrip("\r")
+    width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
+    width = max(1, width)
+    gutter = f"{span.line:>4} | "
+    return [gutter + text, " " * (len(gutter) - 2) + "| " + " " * (span.col - 1) + "^" * width]
+
+
+# --- cache --------------------------------------------------------------------------------
+
+def default_cache_dir() -> Path:
+    base = os.environ.get(CACHE_ENV)
+    return (Path(base) / "verify") if base else Path(".syn-cache") / "verify"
+
+
+class VerifyCache:
+    """Function reports on disk, one JSON file per content hash."""
+
+    def __init__(self, directory: Path | str | None = None):
+        self.dir = Path(directory) if directory is not None else default_cache_dir()
+
+    def get(self, key: str) -> list[ObligationResult] | None:
+        path = self.dir / f"{key}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        try:
+            return [ObligationResult(**item) for item in data]
+        except TypeError:
+            return None
+
+    def put(self, key: str, results: list[ObligationResult]) -> None:
+        self._write(key, [dict(r.to_json(), replay=None, cached=False) for r in results])
+
+    def get_replays(self, key: str) -> list[dict[str, Any]] | None:
+        try:
+            data = json.loads((self.dir / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, list) else None
+
+    def put_replays(self, key: str, outcomes: list[dict[str, Any]]) -> None:
+        self._write(key, outcomes)
+
+    def _write(self, key: str, payload: Any) -> None:
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.dir / f".{key}.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps(payload), encoding="utf-8")
+            os.replace(tmp, self.dir / f"{key}.json")
+        except OSError:
+            pass    # a cache that cannot be written only costs time
+
+
+def function_key(program: ir.Program, effects: dict[str, Effects],
+                 groups: dict[str, frozenset[str]], fn: ir.Function, rlimit: int) -> str:
+    """Hash of everything the verification of `fn` depends on."""
+    h = hashlib.sha256()
+
+    def put(text: str) -> None:
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+
+    put(f"{VERIFIER_VERSION}|{z3.get_version_string()}|{rlimit}")
+    put(repr(fn))
+    put(repr(decreases_of(fn)))
+    put(",".join(sorted(groups.get(fn.name, ()))))
+    for name in sorted(program.structs):
+        put(repr(program.structs[name]))
+    for name in sorted(program.enums):
+        put(repr(program.enums[name]))
+    seen: set[str] = set()
+    todo = sorted(_calls_of(function_code(fn) + decreases_of(fn)))
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in program.functions:
+            continue
+        seen.add(name)
+        callee = program.functions[name]
+        put(name)
+        put(effects[name].describe() if name in effects else "?")
+        put(repr((callee.params, callee.result, callee.requires, callee.ensures,
+                  callee.result_local, decreases_of(callee), callee.extern_module)))
+        if inlinable(callee):
+            put(repr(callee.body))
+            todo.extend(sorted(_calls_of(function_code(callee))))
+        else:
+            todo.extend(sorted(_calls_of([c.cond for c in callee.requires + callee.ensures])))
+    return h.hexdigest()
+
+
+def _calls_of(exprs: list[ir.Expr]) -> set[str]:
+    out = set()
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, ir.Call):
+                out.add(node.func)
+    return out
+
+
+# --- solving ------------------------------------------------------------------------------
+
+class _Rlimit:
+    """Reads the solver's cumulative 'rlimit count' statistic."""
+
+    def __init__(self, solver: z3.Solver):
+        self.solver = solver
+
+    def read(self) -> int:
+        stats = self.solver.statistics()
+        for key in stats.keys():
+            if key == "rlimit count":
+                return int(stats.get_key_value(key))
+        return 0
+
+
+def solve_function(program: ir.Program, effects: dict[str, Effects],
+                   groups: dict[str, frozenset[str]], fn: ir.Function,
+                   rlimit: int = DEFAULT_RLIMIT) -> list[ObligationResult]:
+    """Encode and prove every obligation of `fn`, in a context of its own."""
+    ctx = z3.Context()
+    start = time.perf_counter()
+    try:
+        enc = encode_function(program, effects, groups, fn, ctx)
+    except Unsupported as u:
+        span = u.span or fn.span or Span("?", 1, 1, 1, 2)
+        return [_result(fn, "function", span, f"{fn.name} is not verified", "unsupported",
+                        reason=f"not verifiable: {u.reason}",
+                        time_ms=(time.perf_counter() - start) * 1000)]
+    encode_ms = (time.perf_counter() - start) * 1000
+    if not enc.obligations:
+        return []
+    solver = z3.Solver(ctx=ctx)
+    solver.set("random_seed", SEED)
+    solver.set("rlimit", rlimit)
+    for fact in enc.facts:
+        solver.add(fact)
+    meter = _Rlimit(solver)
+    ints = _IntSolver(ctx, enc.facts)
+    share = encode_ms / len(enc.obligations)
+    results = []
+    for ob in enc.obligations:
+        results.append(_prove(enc, solver, ints, meter, ob, fn, share, rlimit))
+    return results
+
+
+class _IntSolver:
+    """The integer translation of a function's facts, ready for obligations (verify_lia)."""
+
+    def __init__(self, ctx: z3.Context, facts: list[z3.BoolRef]):
+        self.tr = IntTranslator(ctx)
+        self.solver = z3.Solver(ctx=ctx)
+        self.solver.set("random_seed", SEED)
+        self.solver.set("rlimit", INT_RLIMIT)
+        self.added = 0
+        for fact in facts:
+            for c in self.tr.assumptions(fact):
+                self.solver.add(c)
+
+    def prove(self, pc: z3.BoolRef, cond: z3.BoolRef) -> bool:
+        """True when the integer translation shows pc -> cond; False proves nothing."""
+        try:
+            goal = self.tr.formula(z3.Not(cond))
+        except NotLinear:
+            return False
+        hyps = self.tr.assumptions(pc)
+        self.flush()
+        self.solver.push()
+        self.solver.add(*hyps)
+        self.solver.add(goal)
+        answer = self.solver.check()
+        self.solver.pop()
+        return answer == z3.unsat
+
+    def flush(self) -> None:
+        """Definitions of the wrap-around and quotient variables stay for good: memoized
+        translations refer to them."""
+        side = self.tr.side
+        for c in side[self.added:]:
+            self.solver.add(c)
+        self.added = len(side)
+
+
+def _result(fn: ir.Function, kind: str, span: Span, message: str, result: str,
+            **extra: Any) -> ObligationResult:
+    return ObligationResult(fn.name, kind, span.file, span.line, span.col, span.end_line,
+                            span.end_col, message, result, **extra)
+
+
+def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, meter: _Rlimit,
+           ob: Obligation, fn: ir.Function, share_ms: float, rlimit: int) -> ObligationResult:
+    t0 = time.perf_counter()
+    extra: dict[str, Any] = {"note": ob.note, "expect": list(ob.expect)}
+    if ob.unmodelled:
+        return _result(fn, ob.kind, ob.span, ob.message, "unknown",
+                       reason=f"not modelled: {ob.unmodelled}", **extra)
+    goal = z3.Implies(ob.pc, ob.cond)
+    if z3.is_true(z3.simplify(goal)):
+        ms = (time.perf_counter() - t0) * 1000 + share_ms
+        return _result(fn, ob.kind, ob.span, ob.message, "proved", time_ms=ms, **extra)
+    before = meter.read()
+    heavy_float = ob.uses_floats and _float_arithmetic(ob, enc.float_memo)
+    solver.push()
+    solver.add(ob.pc)
+    solver.add(z3.Not(ob.cond))
+    answer = z3.unknown
+    reason = ""
+    if not heavy_float:
+        # Most obligations are settled by a short bit-vector search.
+        solver.set("rlimit", QUICK_RLIMIT)
+        answer = solver.check()
+    if answer == z3.unknown and ints.prove(ob.pc, ob.cond):
+        answer = z3.unsat
+    elif answer == z3.unknown and heavy_float:
+        reason = ("not verifiable: float reasoning (the proof needs IEEE arithmetic, which "
+                  "the verifier does not attempt)")
+    elif answer == z3.unknown:
+        solver.set("rlimit", min(FLOAT_RLIMIT, rlimit) if ob.uses_floats else rlimit)
+        answer = solver.check()
+        if answer == z3.unknown:
+            why = solver.reason_unknown()
+            reason = f"resource limit reached ({why})" if "cancel" in why or "limit" in why \
+                else f"solver gave up ({why})"
+            if ob.uses_floats:
+                reason = "not verifiable: float reasoning exceeded the resource limit"
+    cx = None
+    if answer == z3.sat:
+        cx = _counterexample(enc, solver, ob)
+        result = "failed"
+    else:
+        result = "proved" if answer == z3.unsat else "unknown"
+    used = meter.read() - before
+    solver.pop()
+    ms = (time.perf_counter() - t0) * 1000 + share_ms
+    return _result(fn, ob.kind, ob.span, ob.message, result, reason=reason, rlimit=used,
+                   time_ms=ms, counterexample=cx, **extra)
+
+
+_FLOAT_ARITHMETIC = frozenset({
+    z3.Z3_OP_FPA_ADD, z3.Z3_OP_FPA_SUB, z3.Z3_OP_FPA_MUL, z3.Z3_OP_FPA_DIV,
+    z3.Z3_OP_FPA_REM, z3.Z3_OP_FPA_FMA, z3.Z3_OP_FPA_SQRT, z3.Z3_OP_FPA_ROUND_TO_INTEGRAL,
+})
+
+
+def _float_arithmetic(ob: Obligation, memo: dict[int, bool]) -> bool:
+    """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
+    already takes Z3 about a second, so such proofs are declined, not attempted)."""
+    return _has_float_arithmetic(ob.pc, memo) or _has_float_arithmetic(ob.cond, memo)
+
+
+def _has_float_arithmetic(e: z3.ExprRef, memo: dict[int, bool]) -> bool:
+    stack = [(e, False)]
+    while stack:
+        node, done = stack.pop()
+        key = node.get_id()
+        if key in memo and not done:
+            if memo[key]:
+                return True
+            continue
+        if done:
+            memo[key] = any(memo.get(c.get_id(), False) for c in node.children()) or (
+                z3.is_app(node) and node.decl().kind() in _FLOAT_ARITHMETIC)
+            continue
+        if z3.is_app(node) and node.decl().kind() in _FLOAT_ARITHMETIC:
+            memo[key] = True
+            return True
+        stack.append((node, True))
+        stack.extend((c, False) for c in node.children())
+    return memo.get(e.get_id(), False)
+
+
+# --- counterexamples ----------------------------------------------------------------------
+
+def _counterexample(enc: FunctionEncoder, solver: z3.Solver, ob: Obligation) -> dict[str, Any]:
+    """Inputs at entry and values along the path, preferring small ones."""
+    model = solver.model()
+    solver.set("rlimit", MODEL_RLIMIT)
+    for bounds in (_small_bounds(enc, ints=True), _small_bounds(enc, ints=False)):
+        if not bounds:
+            continue
+        solver.push()
+        solver.add(*bounds)
+        if solver.check() == z3.sat:
+            model = solver.model()
+            solver.pop()
+            break
+        solver.pop()
+    reader = _ModelReader(enc, model)
+    inputs = []
+    args = []
+    for p, term in enc.entry:
+        value = reader.value(term, p.type)
+        args.append(value)
+        inputs.append([p.name, render_value(value)])
+    path = []
+    for ev in ob.trace:
+        if not z3.is_true(model.eval(ev.guard, model_completion=True)):
+            continue
+        if is_mutable_ref(ev.type):
+            continue
+        value = reader.value(ev.term, ev.type)
+        path.append([ev.span.line, ev.name, render_value(value), ev.note])
+    return {"inputs": inputs, "path": path, "args": args}
+
+
+def is_mutable_ref(t: ir.Type) -> bool:
+    return isinstance(t, (ir.VecT, ir.ArrayT, ir.StructT, ir.MapT))
+
+
+def _small_bounds(enc: FunctionEncoder, ints: bool) -> list[z3.BoolRef]:
+    """Constraints that make a counterexample short: small vectors and strings among the
+    parameters and the fields of struct parameters (and small integers, when `ints`)."""
+    out: list[z3.BoolRef] = []
+    for p, term in enc.entry:
+        if term is not None:
+            _bound_value(enc, term, p.type, ints, out, depth=0)
+    return out
+
+
+def _bound_value(enc: FunctionEncoder, term: z3.ExprRef, t: ir.Type, ints: bool,
+                 out: list[z3.BoolRef], depth: int) -> None:
+    if t == ir.STR:
+        out.append(z3.ULE(enc.str_len(term), SMALL_LENGTH * 2))
+    elif isinstance(t, ir.VecT):
+        len_sort, _ = enc.seq_regions(t)
+        enc.region_sorts.setdefault(region_len(t), len_sort)
+        out.append(z3.ULE(z3.Select(enc.epoch_base(region_len(t), 0), term), SMALL_LENGTH))
+    elif ints and t in (ir.I32, ir.I64):
+        out.append(z3.And(term >= -SMALL_INT, term <= SMALL_INT))
+    elif isinstance(t, ir.StructT) and depth < 2:
+        for i, (_, ft) in enumerate(enc.program.structs[t.name].fields):
+            _, sort = enc.field_sort(t.name, i)
+            enc.region_sorts.setdefault(region_field(t.name, i), sort)
+            cell = enc.epoch_base(region_field(t.name, i), 0)[term]
+            _bound_value(enc, cell, ft, ints, out, depth + 1)
+
+
+class _ModelReader:
+    """Values of the entry state in a model, as JSON-able trees (see render_value)."""
+
+    def __init__(self, enc: FunctionEncoder, model: z3.ModelRef):
+        self.enc = enc
+        self.model = model
+        self.seen: dict[tuple[str, int], int] = {}
+
+    def eval(self, term: z3.ExprRef) -> z3.ExprRef:
+        return self.model.eval(term, model_completion=True)
+
+    def value(self, term: z3.ExprRef | None, t: ir.Type, depth: int = 0) -> dict[str, Any]:
+        if term is None:
+            return {"t": "unit"}
+        if t in INT_BITS:
+            v = self.eval(term)
+            n = v.as_signed_long() if t != ir.U8 else v.as_long()
+            return {"t": t.name, "v": n}
+        if t == ir.BOOL:
+            return {"t": "bool", "v": z3.is_true(self.eval(term))}
+        if t in ir.FLOAT_TYPES:
+            return {"t": t.name, "v": self.float_value(term, t)}
+        if t == ir.STR:
+            n = self.eval(self.enc.str_len(term)).as_signed_long()
+            if n < 0 or n > MAX_REPLAY_ELEMENTS:
+                return {"t": "opaque", "why": f"a string of {n} bytes"}
+            data = self.enc.str_bytes(term)
+            return {"t": "str", "v": bytes(self.eval(data[self.enc.i32(i)]).as_long()
+                                           for i in range(n)).hex()}
+        if depth > 6:
+            return {"t": "opaque", "why": "nested too deeply"}
+        ref = self.eval(term).as_long()
+        key = (type_key(t), ref)
+        if key in self.seen:
+            return {"t": "ref", "id": self.seen[key]}
+        self.seen[key] = len(self.seen)
+        ident = self.seen[key]
+        if isinstance(t, (ir.VecT, ir.ArrayT)):
+            return self.sequence(term, t, ident, depth)
+        if isinstance(t, ir.StructT):
+            fields = []
+            for i, (name, ft) in enumerate(self.enc.program.structs[t.name].fields):
+                _, sort = self.enc.field_sort(t.name, i)
+                self.enc.region_sorts.setdefault(region_field(t.name, i), sort)
+                cell = self.enc.epoch_base(region_field(t.name, i), 0)[term]
+                fields.append([name, self.value(cell, ft, depth + 1)])
+            return {"t": "struct", "name": t.name, "id": ident, "fields": fields}
+        if isinstance(t, ir.EnumT):
+            tag = self.eval(self.enc.enum_tag(t.name)(term)).as_signed_long()
+            variants = self.enc.program.enums[t.name].variants
+            if not 0 <= tag < len(variants):
+                tag = 0
+            v = variants[tag]
+            args = [self.value(self.enc.enum_payload(t.name, tag, i)(term), ft, depth + 1)
+                    for i, ft in enumerate(v.fields)]
+            return {"t": "enum", "name": t.name, "variant": v.name, "tag": tag, "id": ident,
+                    "args": args}
+        return {"t": "opaque", "why": f"values of type {t} are not modelled"}
+
+    def sequence(self, term: z3.ExprRef, t: ir.VecT | ir.ArrayT, ident: int,
+                 depth: int) -> dict[str, Any]:
+        enc = self.enc
+        len_sort, data_sort = enc.seq_regions(t)
+        if isinstance(t, ir.ArrayT):
+            n = t.size
+        else:
+            enc.region_sorts.setdefault(region_len(t), len_sort)
+            n = self.eval(z3.Select(enc.epoch_base(region_len(t), 0), term)).as_signed_long()
+        if n < 0 or n > MAX_REPLAY_ELEMENTS:
+            return {"t": "opaque", "why": f"a sequence of {n} elements"}
+        enc.region_sorts.setdefault(region_data(t), data_sort)
+        data = enc.epoch_base(region_data(t), 0)[term]
+        elems = [self.value(data[enc.i32(i)], t.elem, depth + 1) for i in range(n)]
+        kind = "vec" if isinstance(t, ir.VecT) else "array"
+        return {"t": kind, "type": type_key(t), "elem": type_key(t.elem), "id": ident,
+                "elems": elems}
+
+    def float_value(self, term: z3.ExprRef, t: ir.Type) -> str:
+        v = self.eval(term)
+        if z3.is_true(self.eval(z3.fpIsNaN(term, ctx=self.enc.ctx))):
+            return "nan"
+        bits = self.eval(z3.fpToIEEEBV(v, ctx=self.enc.ctx)).as_long()
+        if t == ir.F32:
+            x = struct.unpack("<f", struct.pack("<I", bits))[0]
+        else:
+            x = struct.unpack("<d", struct.pack("<Q", bits))[0]
+        return repr(x)
+
+
+def render_value(v: dict[str, Any]) -> str:
+    """A value tree in source syntax."""
+    kind = v["t"]
+    if kind in ("i32", "i64", "u8"):
+        return str(v["v"])
+    if kind == "bool":
+        return "true" if v["v"] else "false"
+    if kind in ("f32", "f64"):
+        return v["v"]
+    if kind == "str":
+        return _str_literal(bytes.fromhex(v["v"]))
+    if kind in ("vec", "array"):
+        return "[" + ", ".join(render_value(e) for e in v["elems"]) + "]"
+    if kind == "struct":
+        short = v["name"].rsplit(".", 1)[-1]
+        return f"{short}(" + ", ".join(f"{n}: {render_value(x)}" for n, x in v["fields"]) + ")"
+    if kind == "enum":
+        if not v["args"]:
+            return v["variant"]
+        return f"{v['variant']}(" + ", ".join(render_value(a) for a in v["args"]) + ")"
+    if kind == "ref":
+        return f"(the same object as above, #{v['id']})"
+    if kind == "unit":
+        return "()"
+    return f"<{v.get('why', 'unknown')}>"
+
+
+def _str_literal(data: bytes) -> str:
+    out = []
+    for b in data:
+        c = chr(b)
+        if c == '"' or c == "\\":
+            out.append("\\" + c)
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append(f"\\x{b:02x}")
+    return '"' + "".join(out) + '"'
+
+
+# --- programs -----------------------------------------------------------------------------
+
+def functions_to_verify(program: ir.Program, skip: frozenset[str] = frozenset()) \
+        -> list[ir.Function]:
+    """Every function with a body outside the prelude and the `skip` modules, in declaration
+    order."""
+    return [fn for name, fn in program.functions.items()
+            if fn.body is not None and fn.extern_module is None
+            and not name.startswith("prelude.") and name.rsplit(".", 1)[0] not in skip]
+
+
+def imported_stdlib_modules(loaded: LoadedProgram) -> frozenset[str]:
+    """Modules that come from stdlib/ by import (the entry module never counts)."""
+    out = set()
+    for name, module in loaded.modules.items():
+        if name in ("main", "prelude"):
+            continue
+        try:
+            if Path(module.file).resolve().is_relative_to(STDLIB_DIR):
+                out.add(name)
+        except (OSError, ValueError):
+            continue
+    return frozenset(out)
+
+
+def verify_program(program: ir.Program, *, cache: VerifyCache | None = None,
+                   read_cache: bool = True, rlimit: int = DEFAULT_RLIMIT,
+                   only: set[str] | None = None,
+                   skip: frozenset[str] = frozenset()) -> list[FunctionReport]:
+    """Verify every function of a checked program (or those named in `only`). With a cache,
+    results are stored; they are also reused unless `read_cache` is false."""
+    effects = analyze_effects(program)
+    groups = recursive_groups(call_graph(program))
+    reports = []
+    for fn in functions_to_verify(program, skip):
+        if only is not None and fn.name not in only:
+            continue
+        t0 = time.perf_counter()
+        key = function_key(program, effects, groups, fn, rlimit)
+        cached = cache.get(key) if cache is not None and read_cache else None
+        if cached is not None:
+            for r in cached:
+                r.cached = True
+            reports.append(FunctionReport(fn.name, key, cached,
+                                          (time.perf_counter() - t0) * 1000, True))
+            continue
+        results = solve_function(program, effects, groups, fn, rlimit)
+        if cache is not None:
+            cache.put(key, results)
+        reports.append(FunctionReport(fn.name, key, results,
+                                      (time.perf_counter() - t0) * 1000, False))
+    return reports
+
+
+def load_checked(path: str, text: str | None = None, *, lib: bool = False) \
+        -> tuple[LoadedProgram | None, ir.Program | None, list[Diagnostic]]:
+    """Parse and check a program for verification: (loaded modules, program, diagnostics)."""
+    if sys.getrecursionlimit() < 20000:
+        sys.setrecursionlimit(20000)
+    loaded = None
+    try:
+        loaded = load_program(path, text)
+        program = check_program(loaded, lib=lib)
+    except CompileError as e:
+        return loaded, None, list(e.diagnostics)
+    return loaded, program, []
+
+
+def verify_file(path: str, text: str | None = None, *, lib: bool = False,
+                cache: VerifyCache | None = None, read_cache: bool = True,
+                rlimit: int = DEFAULT_RLIMIT, replay: bool = True,
+                only: set[str] | None = None, stdlib: bool = False) -> VerifyReport:
+    """Check, verify and (for failures) replay the program whose entry file is `path`.
+    Imported stdlib modules are verified only with `stdlib` (they are verified on their own,
+    in CI; a program relies on their contracts like on any callee's)."""
+    start = time.perf_counter()
+    loaded, program, diagnostics = load_checked(path, text, lib=lib)
+    sources = loaded.sources if loaded is not None else ({path: text} if text else {})
+    if program is None or loaded is None:
+        return VerifyReport([], sources, time.perf_counter() - start, diagnostics)
+    skip = frozenset() if stdlib else imported_stdlib_modules(loaded)
+    functions = verify_program(program, cache=cache, read_cache=read_cache, rlimit=rlimit,
+                               only=only, skip=skip)
+    report = VerifyReport(functions, sources, 0.0)
+    if replay:
+        from .replay import replay_failures
+        replay_failures(report, path, loaded, program, cache)
+    report.seconds = time.perf_counter() - start
+    return report
