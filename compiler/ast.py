@@ -196,6 +196,16 @@ class Arm(Node):
 
 
 @dataclass(frozen=True)
+class Quantifier(Node):
+    kind: str                # "forall" | "exists"
+    var: str
+    var_span: Span
+    start: "Expr"
+    end: "Expr"
+    body: "Expr"
+
+
+@dataclass(frozen=True)
 class MatchExpr(Node):
     scrutinee: "Expr"
     arms: tuple[Arm, ...]
@@ -203,7 +213,7 @@ class MatchExpr(Node):
 
 Expr = (IntLit | FloatLit | StrLit | CharLit | BoolLit | UnitLit | Name | Binary | Unary | Cast
         | Call | Index | Field | ArrayLit | ArrayRepeat | VecNew | MapNew | Block | IfExpr
-        | MatchExpr)
+        | MatchExpr | Quantifier)
 
 
 # --- Statements -------------------------------------------------------------------------
@@ -241,6 +251,7 @@ class WhileStmt(Node):
     cond: Expr
     invariants: tuple[Invariant, ...]
     body: Block
+    decreases: tuple[Expr, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -349,9 +360,10 @@ class Param(Node):
 
 @dataclass(frozen=True)
 class Contract(Node):
-    kind: str                # "requires" | "ensures"
+    kind: str                # "requires" | "ensures" | "decreases"
     cond: Expr
     text: str
+    measures: tuple[Expr, ...] = ()   # `decreases a, b`: every measure, `cond` is the first
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,8 @@ class _FunctionChecker(CallChecker):
             if contract.kind == "requires":
                 fn.requires.append(self.contract(contract.cond, "requires", contract.text,
                                                  contract.span))
+            elif contract.kind == "decreases":
+                fn.decreases.extend(self.measures(contract.measures))
         if any(c.kind == "ensures" for c in decl.contracts):
             self.result_local = self.new_local("result", fn.result)
             fn.result_local = self.result_local
@@ -560,7 +562,45 @@ class _FunctionChecker(CallChecker):
     def while_stmt(self, s: ast.WhileStmt) -> ir.Expr:
         cond = self.condition(s.cond)
         invs = self.invariants(s.invariants)
-        return ir.While(ir.UNIT, s.span, cond, self.loop_body(s.body), invs)
+        measures = self.measures(s.decreases)
+        return ir.While(ir.UNIT, s.span, cond, self.loop_body(s.body), invs, measures)
+
+    def measures(self, exprs: tuple[ast.Expr, ...]) -> list[ir.Expr]:
+        """`decreases` measures: integers the verifier proves go down (spec/11)."""
+        out = []
+        for e in exprs:
+            m = self.value(e)
+            if m.type not in ir.INTEGER_TYPES + (ERROR,):
+                self.sink.error("E0201", f"a `decreases` measure must be an integer, found "
+                                f"{m.type}", e.span)
+            out.append(m)
+        return out
+
+    def expr_Quantifier(self, e: ast.Quantifier, expected: ir.Type | None) -> ir.Expr:
+        """`forall i in a..b: cond` / `exists ...`: a bool, computed by a loop at run time."""
+        start = self.value(e.start)
+        if isinstance(e.start, ast.IntLit) and e.start.suffix is None:
+            end = self.value(e.end)
+            if end.type in (ir.I32, ir.I64):
+                start = self.expect(e.start, end.type)
+        else:
+            end = self.expr(e.end, start.type)
+        t = start.type
+        if ERROR not in (t, end.type):
+            if t not in (ir.I32, ir.I64):
+                self.sink.error("E0201", f"a range runs over i32 or i64, not {t}", e.start.span)
+            elif end.type != t:
+                self.mismatch(t, end.type, e.end.span)
+        self.scopes.append({})
+        var = self.bind(e.var, t, e.var_span)
+        end_local = self.new_local("$end", t)
+        result_local = self.new_local("$q", ir.BOOL, mutable=True)
+        depth, self.loop_depth = self.loop_depth, 0   # `break` cannot leave a quantifier
+        body = self.condition(e.body)
+        self.loop_depth = depth
+        self.scopes.pop()
+        cls = ir.Forall if e.kind == "forall" else ir.Exists
+        return cls(ir.BOOL, e.span, var, start, end, end_local, result_local, body)
 
     def for_range_stmt(self, s: ast.ForRangeStmt) -> ir.Expr:
         start = self.value(s.start)

@@ -141,6 +141,7 @@ class Function:
     requires: list[Contract] = field(default_factory=list)
     ensures: list[Contract] = field(default_factory=list)
     result_local: Local | None = None      # the `result` binding of ensures clauses
+    decreases: list["Expr"] = field(default_factory=list)  # recursion measure (verifier)
     extern_module: str | None = None       # set for `extern` host imports
     extern_name: str | None = None
     span: Span | None = None
@@ -279,6 +280,7 @@ class While(Expr):                         # type unit
     cond: Expr
     body: Expr
     invariants: list[Contract]
+    decreases: list[Expr] = field(default_factory=list)   # termination measure (verifier)
 
 
 @dataclass
@@ -300,6 +302,21 @@ class ForEach(Expr):                       # type unit; over a Vec or array
     len_local: Local                       # length read once at loop start
     body: Expr
     invariants: list[Contract]
+
+
+@dataclass
+class Forall(Expr):                        # type bool: `forall var in start..end: body`
+    var: Local
+    start: Expr
+    end: Expr
+    end_local: Local
+    result_local: Local
+    body: Expr
+
+
+@dataclass
+class Exists(Forall):                      # type bool: `exists var in start..end: body`
+    pass
 
 
 @dataclass

@@ -927,6 +927,22 @@ class FunctionLowerer:
 
     # -- sequences ----------------------------------------------------------------------------
 
+    def lower_quantifier(self, e: ir.Forall) -> None:
+        """`forall`/`exists` run as the loop they abbreviate: the first counterexample (or
+        witness) stops it."""
+        universal = not isinstance(e, ir.Exists)
+        span = e.span
+        res = e.result_local
+        found = e.body if not universal else ir.Unary(ir.BOOL, span, "not", e.body)
+        stop = ir.Block(ir.UNIT, span, [
+            ir.LocalSet(ir.UNIT, span, res, ir.BoolConst(ir.BOOL, span, not universal)),
+            ir.Break(ir.UNIT, span)], None)
+        loop = ir.ForRange(ir.UNIT, span, e.var, e.start, e.end, e.end_local,
+                           ir.If(ir.UNIT, span, found, stop, None), [])
+        self.lower_expr(ir.Block(ir.BOOL, span, [
+            ir.Let(ir.UNIT, span, res, ir.BoolConst(ir.BOOL, span, universal)), loop],
+            ir.LocalGet(ir.BOOL, span, res)))
+
     def alloc_const(self, size: int) -> None:
         """Allocate `size` bytes; the address is left on the stack.
 
@@ -1312,6 +1328,8 @@ _DISPATCH: dict[type, Callable[[FunctionLowerer, ir.Expr], None]] = {
     ir.If: FunctionLowerer.lower_if,
     ir.Block: FunctionLowerer.lower_block,
     ir.While: FunctionLowerer.lower_while,
+    ir.Forall: FunctionLowerer.lower_quantifier,
+    ir.Exists: FunctionLowerer.lower_quantifier,
     ir.ForRange: FunctionLowerer.lower_for_range,
     ir.ForEach: FunctionLowerer.lower_for_each,
     ir.Break: FunctionLowerer.lower_break,

@@ -26,7 +26,8 @@ PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=":
 COMPARISON_LEVEL = 3
 KEYWORDS = frozenset(
     "fn let var if else while for in match return break continue struct enum import extern "
-    "const requires ensures invariant assert as true false and arena Vec Map".split()
+    "const requires ensures invariant decreases forall exists assert as true false and arena "
+    "Vec Map".split()
 )
 MAX_NESTING = 200        # brackets open at once
 MAX_TREE_DEPTH = 1000    # syntax tree depth (long chains of casts, calls, fields)
@@ -378,8 +379,17 @@ class _AstBuilder:
         return ast.Param(self.tspan(name), self.name(name), typ)
 
     def contract(self, meta, children):
-        kw, cond = children
-        return ast.Contract(self.span(meta), str(kw), cond, self.source_of(cond.span))
+        kw, cond, *more = children
+        return ast.Contract(self.span(meta), str(kw), cond, self.source_of(cond.span),
+                            (cond, *more))
+
+    def decreases(self, meta, children):
+        return tuple(c for c in children if not isinstance(c, Token))
+
+    def quantifier(self, meta, children):
+        kind, var, start, end, body = children
+        return ast.Quantifier(self.span(meta), str(kind), self.name(var), self.tspan(var),
+                              start, end, body)
 
     # Types.
 
@@ -430,8 +440,8 @@ class _AstBuilder:
                      for c in children if not isinstance(c, Token))
 
     def while_stmt(self, meta, children):
-        cond, invariants, body = children
-        return ast.WhileStmt(self.span(meta), cond, invariants, body)
+        cond, invariants, decreases, body = children
+        return ast.WhileStmt(self.span(meta), cond, invariants, body, decreases)
 
     def for_range_stmt(self, meta, children):
         var, start, end, invariants, body = children

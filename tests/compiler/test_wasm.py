@@ -140,8 +140,10 @@ def test_sleb128_round_trip(value: int) -> None:
     encoded = sleb128(value)
     assert decode_sleb(encoded) == value
     assert len(encoded) <= 10
-    # Minimal: one byte fewer would not hold the value's bits plus the sign bit.
-    assert len(encoded) == max(1, math.ceil((value.bit_length() + 1) / 7))
+    # Minimal: one byte fewer would not hold the value's two's complement bits (magnitude
+    # bits of the value, or of its complement when negative, plus the sign bit).
+    magnitude = value if value >= 0 else ~value
+    assert len(encoded) == max(1, math.ceil((magnitude.bit_length() + 1) / 7))
 
 
 @given(st.integers(min_value=-2**31, max_value=2**32 - 1))
