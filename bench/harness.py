@@ -8,11 +8,17 @@ The table printer renders those dicts for humans; `--json` prints them unchanged
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib.util
+import io
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 Figure = float | int | None
@@ -104,3 +110,22 @@ def format_table(sections: Mapping[str, Figures]) -> str:
         for name, value in figures.items():
             lines.append(f"  {name.ljust(width)}  {format_figure(value).rjust(14)}")
     return "\n".join(lines)
+
+
+def load_module_file(path: Path, name: str) -> ModuleType:
+    """Import a Python file by path (the CPython peers of the benchmark kernels)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_python_main(module: ModuleType, size: int) -> bytes:
+    """Call a peer's `main(size)` with standard output captured; the bytes it wrote."""
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n", write_through=True)
+    with contextlib.redirect_stdout(text):
+        module.main(size)
+        sys.stdout.flush()
+    return raw.getvalue()

@@ -15,14 +15,10 @@ bytes for the same size.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.util
-import io
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from bench.harness import load_module_file, run_python_main
 from bench.suites import sandbox as sandbox_suite
 
 GAME_DIR = Path(__file__).resolve().parent
@@ -165,22 +162,12 @@ def build_c(kernel: Kernel, memory: int) -> bytes:
 
 @functools.lru_cache(maxsize=None)
 def load_python(kernel: Kernel) -> ModuleType:
-    path = GAME_DIR / f"{kernel.name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_game_{kernel.name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file(GAME_DIR / f"{kernel.name}.py", f"bench_game_{kernel.name}")
 
 
 def run_python(module: ModuleType, size: int) -> bytes:
     """Call the peer's `main(size)` with standard output captured; the bytes it wrote."""
-    raw = io.BytesIO()
-    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\n", write_through=True)
-    with contextlib.redirect_stdout(text):
-        module.main(size)
-        sys.stdout.flush()
-    return raw.getvalue()
+    return run_python_main(module, size)
 
 
 # --- running modules -------------------------------------------------------------------------

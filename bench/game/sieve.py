@@ -1,27 +1,12 @@
-"""Sieve of Eratosthenes over a list of bools, the CPython peer of sieve.syn.
+"""Sieve of Eratosthenes, the CPython peer of sieve.syn: the same program as the sandbox
+suite's kernel (bench/kernels/sieve.py), at this suite's default size.
 
 Prints the number of primes <= n.
 """
 
 import sys
 
-
-def count_primes(n: int) -> int:
-    is_prime = [True] * (n + 1)
-    is_prime[0] = False
-    if n >= 1:
-        is_prime[1] = False
-    i = 2
-    while i * i <= n:
-        if is_prime[i]:
-            for j in range(i * i, n + 1, i):
-                is_prime[j] = False
-        i += 1
-    count = 0
-    for p in is_prime:
-        if p:
-            count += 1
-    return count
+from bench.kernels.sieve import count_primes
 
 
 def main(n: int = 1000) -> None:

@@ -28,11 +28,8 @@ Beside them, the hardened sandbox's own figures:
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import gc
-import importlib.util
-import io
 import os
 import sys
 import time
@@ -46,10 +43,12 @@ from bench.harness import (
     BenchFailure,
     Figures,
     geomean,
+    load_module_file,
     median,
     ns_to_ms,
     ns_to_us,
     percentile,
+    run_python_main,
     sample_ns,
 )
 
@@ -359,20 +358,12 @@ def time_plain_run(sandbox: ModuleType, engine: Any, wasm: bytes, data: bytes,
 # --- kernels against CPython ---------------------------------------------------------------
 
 def load_python_kernel(kernel: Kernel) -> ModuleType:
-    path = KERNEL_DIR / f"{kernel.name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_kernel_{kernel.name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module_file(KERNEL_DIR / f"{kernel.name}.py", f"bench_kernel_{kernel.name}")
 
 
 def run_python_kernel(module: ModuleType, size: int) -> bytes:
     """Call the kernel's `main(n)` with stdout captured; return what it printed."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        module.main(size)
-    return buffer.getvalue().encode()
+    return run_python_main(module, size)
 
 
 def kernel_display_path(kernel: Kernel) -> str:

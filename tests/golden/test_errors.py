@@ -8,26 +8,13 @@ no Python exception escapes, and each rendering shows `file:line:col`, the code 
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 
-def _load_helpers():
-    """tests/conftest.py by path: `import conftest` may name another folder's conftest."""
-    name = "synapse_test_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _load_helpers()
+import golden_support as helpers  # noqa: E402  (tests/ is on the path: pyproject)
 ROOT = helpers.ROOT
 ERRORS = ROOT / "tests" / "errors"
 MANIFEST = json.loads((ERRORS / "manifest.json").read_text(encoding="utf-8"))

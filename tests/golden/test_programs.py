@@ -1,30 +1,17 @@
 """Golden programs: compile each `.syn` entry program, run it in the sandbox, compare outcomes.
 
-Corpus: `tests/programs/**/*.syn` and `examples/*.syn`, expectations inline (see tests/conftest.py).
+Corpus: `tests/programs/**/*.syn` and `examples/*.syn`, expectations inline (see tests/golden_support.py).
 Each program must compile, validate as Wasm, compile to identical bytes twice, and then produce
 exactly the expected stdout and the expected outcome (ok, trap message substring, exhausted kind).
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 
-def _load_helpers():
-    """tests/conftest.py by path: `import conftest` may name another folder's conftest."""
-    name = "synapse_test_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _load_helpers()
+import golden_support as helpers  # noqa: E402  (tests/ is on the path: pyproject)
 ROOT = helpers.ROOT
 PROGRAMS = ROOT / "tests" / "programs"
 EXAMPLES = ROOT / "examples"

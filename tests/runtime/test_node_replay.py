@@ -9,12 +9,10 @@ module (the JavaScript host implements "syn" only).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import struct
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,18 +27,7 @@ if node_executable() is None:
                 allow_module_level=True)
 
 
-def _helpers():
-    name = "synapse_test_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "conftest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _helpers()
+import golden_support as helpers  # noqa: E402  (tests/ is on the path: pyproject)
 
 
 def golden_programs() -> list[Path]:

@@ -1,7 +1,7 @@
 """The standard library (`stdlib/*.syn`): golden programs, numeric accuracy, and the reference.
 
 - Every `tests/stdlib/programs/*.syn` imports stdlib modules and states its expected output,
-  trap or exhaustion inline (`// expect:` etc., see tests/conftest.py); each is compiled, run in
+  trap or exhaustion inline (`// expect:` etc., see tests/golden_support.py); each is compiled, run in
   the sandbox and compared.
 - `math`'s sqrt, exp, ln and tanh are evaluated at tens of thousands of points swept over their
   whole range by generated programs, and compared with CPython's `math` within the ulp bounds
@@ -12,28 +12,15 @@
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 
-def _load_helpers():
-    """tests/conftest.py by path: `import conftest` may name another folder's conftest."""
-    name = "synapse_test_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "conftest.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-helpers = _load_helpers()
+import golden_support as helpers  # noqa: E402  (tests/ is on the path: pyproject)
 ROOT = helpers.ROOT
 STDLIB = ROOT / "stdlib"
 PROGRAMS = Path(__file__).parent / "programs"
