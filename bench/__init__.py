@@ -16,6 +16,7 @@ SUITES: dict[str, str] = {
     "training": "bench.suites.training:run",
     "gateway": "bench.suites.gateway:run",
     "verify": "bench.suites.verify:run",
+    "bounds": "bench.suites.bounds:run",
 }
 
 ALIASES: frozenset[str] = frozenset({"kernels_cpython"})

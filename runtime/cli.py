@@ -214,6 +214,15 @@ def _examples_dir() -> Path:
     return beside if beside.is_dir() else Path("examples")
 
 
+_DEMO_INPUT = re.compile(r"^//\s*demo input:\s?(.*)$", re.M)
+
+
+def _demo_input(path: Path) -> bytes:
+    """A program may give the demo its input: a `// demo input: TEXT` line."""
+    found = _DEMO_INPUT.search(path.read_text(encoding="utf-8", errors="replace"))
+    return found.group(1).encode() if found else b""
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir) if args.dir else _examples_dir()
     programs = sorted(folder.glob("*.syn"))
@@ -231,7 +240,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             failures += 1
             continue
         try:
-            run = run_module(result.wasm, b"")
+            run = run_module(result.wasm, _demo_input(path))
         except SandboxError as err:
             _err(f"syn: error: module refused: {err}")
             failures += 1
@@ -298,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_commands(sub)
     from synapse.runtime.cli_train import add_commands as add_train_commands
     add_train_commands(sub)
+    from synapse.runtime.cli_prove import add_commands as add_prove_commands
+    add_prove_commands(sub)
     return parser
 
 

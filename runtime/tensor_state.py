@@ -595,6 +595,11 @@ class TensorState:
             tensor.value = value
         return len(self.params)
 
+    def check_bounds(self, t: int) -> int:
+        # The certificate and the check live with the bound propagation (runtime/bounds.py).
+        from synapse.runtime.bounds import check_tensor_bounds
+        return check_tensor_bounds(self.config, self._get(t).value)
+
     def progress(self, step: int, total: int, loss: float, tokens: int) -> None:
         if self.recorder is not None:
             self.recorder.progress.append((step, total, loss, tokens))

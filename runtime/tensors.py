@@ -149,6 +149,7 @@ ABI: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "ckpt_save": ((), (_I,)),
     "ckpt_load": ((), (_I,)),
     "progress": ((_I, _I, _D, _I), ()),
+    "check_bounds": ((_I,), (_I,)),
 }
 
 

@@ -1,0 +1,705 @@
+"""Certified interval bounds through the stdlib's GPT char model (`syn bounds`).
+
+Reads a checkpoint written by `tensor.ckpt_save` (safetensors, parameter names of
+`stdlib/nn/gpt.syn`: wte, wpe, h{i}.ln1.w, h{i}.attn.qkv.w, ..., ln_f.w, head.w) through
+`runtime/tensor_data.py`, and pushes an input box through every layer with interval
+arithmetic, for one sequence of `positions` tokens (batch 1):
+
+- the input box of position t is the hull of the token embeddings (every token at every
+  position) plus wpe[t], or a user box LO..HI for every coordinate plus wpe[t];
+- linear layers use midpoint-radius products with Higham's bound γ_n = n u / (1 − n u) on the
+  rounding error of any float64 summation order, then round outward (`np.nextafter`);
+- layer norm outputs are capped by |x̂ᵢ| ≤ √(n−1), proved with Z3 for the model's width
+  (`prove_layernorm_cap`), then scaled and shifted by the norm's weights;
+- attention: softmax weights are non-negative and sum to 1, so each output of the heads lies
+  in the hull of the values at the positions it sees (causal); this holds for any number of
+  heads, which the checkpoint does not record;
+- GELU (tanh form) is bounded with its monotone pieces around its minimum (x ≈ −0.7518).
+
+Weights may themselves be intervals (`Model.interval`), which is what `verify_finetune`
+uses: every model whose weights lie between a base and a fine-tuned checkpoint.
+
+Soundness: the bounds enclose the exact real-valued model evaluated on the stored float32
+weights; transcendental functions are widened by a few ulps. The float32 forward of the host
+differs from that real function by its own rounding; `check_output` allows a stated relative
+tolerance for it. Tightness is reported honestly: certified width ÷ the width seen over many
+sampled inputs, per layer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import z3
+
+from synapse.runtime import tensor_data
+
+LN_EPS = 1e-5
+GELU_SCALE = 0.7978845608028654
+GELU_ARGMIN = -0.7517915246935645        # where GELU (tanh form) is smallest
+GELU_MIN_BELOW = -0.17005                # below its minimum value (about -0.170041)
+FLOAT32_TOLERANCE = 1e-3                 # relative slack for float32 evaluation in checks
+UNIT_ROUNDOFF = 2.0 ** -53
+
+
+class BoundsError(Exception):
+    """A checkpoint that is not a char model, or a request that cannot be certified."""
+
+
+# -- intervals with outward rounding ------------------------------------------------------------
+
+def down(x: Any, ulps: int = 1) -> Any:
+    for _ in range(ulps):
+        x = np.nextafter(x, -np.inf)
+    return x
+
+
+def up(x: Any, ulps: int = 1) -> Any:
+    for _ in range(ulps):
+        x = np.nextafter(x, np.inf)
+    return x
+
+
+@dataclass
+class Interval:
+    """Element-wise bounds lo <= x <= hi (float64 arrays of one shape)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+
+    @staticmethod
+    def point(x: np.ndarray) -> "Interval":
+        x = np.asarray(x, dtype=np.float64)
+        return Interval(x, x)
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.hi - self.lo
+
+    def contains(self, x: np.ndarray, rel: float = 0.0) -> bool:
+        slack = rel * (np.abs(self.lo) + np.abs(self.hi) + 1.0)
+        return bool(np.all(x >= self.lo - slack) and np.all(x <= self.hi + slack))
+
+    def __add__(self, other: "Interval") -> "Interval":
+        return Interval(down(self.lo + other.lo), up(self.hi + other.hi))
+
+    def scale_shift(self, w: "Interval", b: "Interval") -> "Interval":
+        """x * w + b with interval w and b (all four corner products)."""
+        corners = np.stack([self.lo * w.lo, self.lo * w.hi, self.hi * w.lo, self.hi * w.hi])
+        return Interval(down(corners.min(0)), up(corners.max(0))) + b
+
+
+def gamma(n: int) -> float:
+    return n * UNIT_ROUNDOFF / (1 - n * UNIT_ROUNDOFF)
+
+
+def interval_matmul(x: Interval, w: Interval) -> Interval:
+    """x @ w for interval x [..., n] and interval w [n, m], sound in float64.
+
+    Midpoint-radius: with x = xc ± xr and w = wc ± wr,
+    x w ⊆ xc wc ± (|xc| wr + xr |wc| + xr wr), plus the rounding error of each product sum.
+    """
+    xc, xr = (x.lo + x.hi) / 2, (x.hi - x.lo) / 2
+    wc, wr = (w.lo + w.hi) / 2, (w.hi - w.lo) / 2
+    # Halving and subtracting above can round: widen the radii by the rounding of the centre.
+    xr = up(xr + np.abs(xc) * UNIT_ROUNDOFF)
+    wr = up(wr + np.abs(wc) * UNIT_ROUNDOFF)
+    n = x.lo.shape[-1]
+    centre = xc @ wc
+    radius = np.abs(xc) @ wr + xr @ (np.abs(wc) + wr)
+    magnitude = np.abs(xc) @ np.abs(wc) + radius
+    error = gamma(n + 2) * magnitude
+    slack = up(radius + error + gamma(n + 2) * np.abs(radius), 2)
+    return Interval(down(centre - slack, 2), up(centre + slack, 2))
+
+
+def gelu_scalar(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + np.tanh(GELU_SCALE * (x + 0.044715 * x ** 3)))
+
+
+def interval_gelu(x: Interval) -> Interval:
+    """GELU is decreasing below GELU_ARGMIN and increasing above it."""
+    f_lo, f_hi = gelu_scalar(x.lo), gelu_scalar(x.hi)
+    slack_lo = 8 * UNIT_ROUNDOFF * (np.abs(f_lo) + np.abs(x.lo)) + 1e-300
+    slack_hi = 8 * UNIT_ROUNDOFF * (np.abs(f_hi) + np.abs(x.hi)) + 1e-300
+    lo_end, hi_end = f_lo - slack_lo, f_hi - slack_hi
+    up_lo, up_hi = f_lo + slack_lo, f_hi + slack_hi
+    increasing = x.lo >= GELU_ARGMIN
+    decreasing = x.hi <= GELU_ARGMIN
+    lo = np.where(increasing, lo_end, np.where(decreasing, hi_end, GELU_MIN_BELOW))
+    hi = np.where(increasing, up_hi, np.where(decreasing, up_lo, np.maximum(up_lo, up_hi)))
+    return Interval(down(np.maximum(lo, GELU_MIN_BELOW)), up(hi))
+
+
+def layernorm_cap(n: int) -> float:
+    """An upper bound of √(n−1), rounded up."""
+    return float(up(np.float64(math.sqrt(n - 1)), 2))
+
+
+def interval_layernorm(x: Interval, w: Interval, b: Interval) -> Interval:
+    n = x.lo.shape[-1]
+    cap = layernorm_cap(n)
+    normed = Interval(np.full_like(x.lo, -cap), np.full_like(x.hi, cap))
+    return normed.scale_shift(w, b)
+
+
+def interval_causal_hull(v: Interval) -> Interval:
+    """Position t of a convex combination of the values at positions 0..t: [T, C] -> [T, C]."""
+    lo = np.minimum.accumulate(v.lo, axis=0)
+    hi = np.maximum.accumulate(v.hi, axis=0)
+    # Floating sums of weights that add to 1 within rounding: a relative margin.
+    t = v.lo.shape[0]
+    margin = gamma(t + 4) * np.maximum(np.abs(lo), np.abs(hi))
+    return Interval(down(lo - margin), up(hi + margin))
+
+
+# -- Z3 proofs ------------------------------------------------------------------------------------
+
+@dataclass
+class Proof:
+    claim: str
+    proved: bool
+    ms: float
+
+
+def prove_layernorm_cap(n: int) -> Proof:
+    """(x̂₀)² ≤ n−1 for x̂ = (x − mean) / √(var + eps), any eps > 0 (then every i by symmetry).
+
+    Encoded without division or square roots: with dⱼ = xⱼ − mean (Σ dⱼ = 0) the claim is
+    n d₀² ≤ (n−1)(d₀² + Q) + n(n−1) eps with Q = Σ_{j≥1} dⱼ². Z3 first proves Lagrange's
+    identity (n−1) Q − (Σ_{j≥1} dⱼ)² = Σ_{1≤j<k} (dⱼ − dₖ)², a ring identity, then the claim
+    from it with the sum of squares P ≥ 0 (a direct encoding takes seconds at n = 64).
+    """
+    start = time.perf_counter()
+    d = [z3.Real(f"d{i}") for i in range(1, n)]
+    total = z3.Sum(d) if d else z3.RealVal(0)
+    lagrange = (n - 1) * z3.Sum([x * x for x in d] or [z3.RealVal(0)]) - total * total
+    squares = z3.Sum([(d[j] - d[k]) * (d[j] - d[k])
+                      for j in range(n - 1) for k in range(j + 1, n - 1)] or [z3.RealVal(0)])
+    first = z3.Solver()
+    first.add(z3.simplify(lagrange - squares, som=True) != 0)
+    identity = first.check() == z3.unsat
+    d0, q, s, p, eps = z3.Reals("d0 Q S P eps")
+    second = z3.Solver()
+    second.add(s == -d0, (n - 1) * q - s * s == p, p >= 0, q >= 0, eps > 0)
+    second.add(z3.Not(n * d0 * d0 <= (n - 1) * (d0 * d0 + q) + n * (n - 1) * eps))
+    cap = second.check() == z3.unsat
+    return Proof(f"layer norm |x̂ᵢ| ≤ √({n}−1)", identity and cap,
+                 (time.perf_counter() - start) * 1000)
+
+
+def _rational(x: float) -> Any:
+    f = Fraction(float(x))
+    return z3.Q(f.numerator, f.denominator)
+
+
+def prove_affine_bounds(box: Interval, w: np.ndarray, bias: np.ndarray | None,
+                        out: Interval, columns: list[int] | None = None) -> Proof:
+    """For every x in `box` (a vector), lo_j ≤ Σᵢ xᵢ wᵢⱼ + bⱼ ≤ hi_j: exact rationals in Z3."""
+    start = time.perf_counter()
+    n, m = w.shape
+    xs = [z3.Real(f"x{i}") for i in range(n)]
+    solver = z3.Solver()
+    for i, x in enumerate(xs):
+        solver.add(x >= _rational(box.lo[i]), x <= _rational(box.hi[i]))
+    ok = True
+    for j in columns if columns is not None else range(m):
+        y = z3.Sum([xs[i] * _rational(w[i, j]) for i in range(n) if w[i, j] != 0])
+        if bias is not None:
+            y = y + _rational(bias[j])
+        solver.push()
+        solver.add(z3.Not(z3.And(y >= _rational(out.lo[j]), y <= _rational(out.hi[j]))))
+        ok = ok and solver.check() == z3.unsat
+        solver.pop()
+        if not ok:
+            break
+    return Proof(f"final affine step: {m if columns is None else len(columns)} outputs within "
+                 "their bounds for every input of the box", ok,
+                 (time.perf_counter() - start) * 1000)
+
+
+# -- the model ------------------------------------------------------------------------------------
+
+@dataclass
+class Model:
+    """A GPT char model's weights as intervals (equal ends for one checkpoint)."""
+
+    weights: dict[str, Interval]
+    vocab: int
+    context: int
+    width: int
+    layers: int
+
+    def w(self, name: str) -> Interval:
+        return self.weights[name]
+
+    @staticmethod
+    def from_arrays(arrays: dict[str, np.ndarray]) -> "Model":
+        for name in ("wte", "wpe", "ln_f.w", "ln_f.b", "head.w"):
+            if name not in arrays:
+                raise BoundsError(f"not a GPT char model: no tensor {name!r}")
+        layers = 1 + max((int(m.group(1)) for n in arrays
+                          if (m := re.match(r"h(\d+)\.", n))), default=-1)
+        vocab, width = arrays["wte"].shape
+        return Model({k: Interval.point(v) for k, v in arrays.items()}, vocab,
+                     arrays["wpe"].shape[0], width, layers)
+
+    def interval(self, other: "Model") -> "Model":
+        """Every model whose weights lie between this one's and `other`'s."""
+        if set(self.weights) != set(other.weights):
+            raise BoundsError("the two checkpoints have different tensors")
+        weights = {}
+        for name, a in self.weights.items():
+            b = other.weights[name]
+            if a.lo.shape != b.lo.shape:
+                raise BoundsError(f"tensor {name!r} has shapes {a.lo.shape} and {b.lo.shape}")
+            weights[name] = Interval(np.minimum(a.lo, b.lo), np.maximum(a.hi, b.hi))
+        return Model(weights, self.vocab, self.context, self.width, self.layers)
+
+    def point(self, name: str) -> np.ndarray:
+        return self.weights[name].lo
+
+
+def load_charlm(path: str | Path) -> Model:
+    try:
+        arrays, _ = tensor_data.load_safetensors(Path(path))
+    except tensor_data.DataError as err:
+        raise BoundsError(str(err)) from None
+    return Model.from_arrays({k: v.astype(np.float64) for k, v in arrays.items()})
+
+
+# -- interval propagation, layer by layer ---------------------------------------------------------
+
+Stage = tuple[str, Interval]
+
+
+def input_box(model: Model, positions: int, box: tuple[float, float] | None) -> Interval:
+    """[T, C]: any token's embedding (or the user's box) plus the position's embedding."""
+    wte, wpe = model.w("wte"), model.w("wpe")
+    if box is None:
+        tok = Interval(wte.lo.min(axis=0), wte.hi.max(axis=0))
+    else:
+        tok = Interval(np.full(model.width, box[0]), np.full(model.width, box[1]))
+    rows = Interval(np.broadcast_to(tok.lo, (positions, model.width)),
+                    np.broadcast_to(tok.hi, (positions, model.width)))
+    return rows + Interval(wpe.lo[:positions], wpe.hi[:positions])
+
+
+def _linear(model: Model, x: Interval, name: str, bias: bool = True) -> Interval:
+    y = interval_matmul(x, model.w(name + ".w"))
+    return y + model.w(name + ".b") if bias else y
+
+
+def propagate_block(model: Model, i: int, x: Interval,
+                    record: Callable[[str, Interval], None]) -> Interval:
+    p = f"h{i}"
+    c = model.width
+    h = interval_layernorm(x, model.w(p + ".ln1.w"), model.w(p + ".ln1.b"))
+    record(p + ".ln1", h)
+    qkv = _linear(model, h, p + ".attn.qkv")
+    v = Interval(qkv.lo[:, 2 * c:], qkv.hi[:, 2 * c:])
+    heads = interval_causal_hull(v)
+    attn = _linear(model, heads, p + ".attn.proj")
+    record(p + ".attn", attn)
+    x = x + attn
+    record(p + ".res1", x)
+    h = interval_layernorm(x, model.w(p + ".ln2.w"), model.w(p + ".ln2.b"))
+    record(p + ".ln2", h)
+    hidden = interval_gelu(_linear(model, h, p + ".mlp.fc"))
+    record(p + ".gelu", hidden)
+    ff = _linear(model, hidden, p + ".mlp.proj")
+    record(p + ".mlp", ff)
+    x = x + ff
+    record(p + ".res2", x)
+    return x
+
+
+def propagate(model: Model, x: Interval) -> list[Stage]:
+    """Every layer's certified bounds, in order, for an input box of shape [T, C]."""
+    stages: list[Stage] = [("embed", x)]
+    record = lambda name, iv: stages.append((name, iv))  # noqa: E731
+    for i in range(model.layers):
+        x = propagate_block(model, i, x, record)
+    h = interval_layernorm(x, model.w("ln_f.w"), model.w("ln_f.b"))
+    stages.append(("ln_f", h))
+    stages.append(("logits", interval_matmul(h, model.w("head.w"))))
+    return stages
+
+
+# -- the float64 forward (for sampling and for checks) --------------------------------------------
+
+def _layernorm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    centred = x - mu
+    var = (centred ** 2).mean(-1, keepdims=True)
+    return centred * (var + LN_EPS) ** -0.5 * w + b
+
+
+def _attention(x: np.ndarray, qkv_w: np.ndarray, qkv_b: np.ndarray, heads: int) -> np.ndarray:
+    t, c = x.shape
+    d = c // heads
+    qkv = x @ qkv_w + qkv_b
+    q, k, v = (qkv[:, j * c:(j + 1) * c].reshape(t, heads, d).transpose(1, 0, 2)
+               for j in range(3))
+    scores = q @ k.transpose(0, 2, 1) / math.sqrt(d)
+    scores = np.where(np.tril(np.ones((t, t), dtype=bool)), scores, -np.inf)
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    weights = scores / scores.sum(-1, keepdims=True)
+    return (weights @ v).transpose(1, 0, 2).reshape(t, c)
+
+
+def forward(model: Model, x: np.ndarray, heads: int,
+            record: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
+    """The stdlib GPT's forward in float64 on the lower weights, from embedded inputs [T, C]."""
+    rec = record or (lambda name, value: None)
+    w = model.point
+    rec("embed", x)
+    for i in range(model.layers):
+        p = f"h{i}"
+        h = _layernorm(x, w(p + ".ln1.w"), w(p + ".ln1.b"))
+        rec(p + ".ln1", h)
+        a = _attention(h, w(p + ".attn.qkv.w"), w(p + ".attn.qkv.b"), heads)
+        attn = a @ w(p + ".attn.proj.w") + w(p + ".attn.proj.b")
+        rec(p + ".attn", attn)
+        x = x + attn
+        rec(p + ".res1", x)
+        h = _layernorm(x, w(p + ".ln2.w"), w(p + ".ln2.b"))
+        rec(p + ".ln2", h)
+        hidden = gelu_scalar(h @ w(p + ".mlp.fc.w") + w(p + ".mlp.fc.b"))
+        rec(p + ".gelu", hidden)
+        ff = hidden @ w(p + ".mlp.proj.w") + w(p + ".mlp.proj.b")
+        rec(p + ".mlp", ff)
+        x = x + ff
+        rec(p + ".res2", x)
+    h = _layernorm(x, w("ln_f.w"), w("ln_f.b"))
+    rec("ln_f", h)
+    logits = h @ w("head.w")
+    rec("logits", logits)
+    return logits
+
+
+def embed(model: Model, tokens: np.ndarray) -> np.ndarray:
+    return model.point("wte")[tokens] + model.point("wpe")[:len(tokens)]
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+@dataclass
+class LayerReport:
+    name: str
+    width: float            # mean certified width
+    sampled: float          # mean sampled width
+    tightness: float        # median over coordinates of certified ÷ sampled width
+    contained: bool         # every sample inside the certified bounds
+
+
+@dataclass
+class BoundsReport:
+    layers: list[LayerReport]
+    proofs: list[Proof]
+    logits: Interval
+    positions: int
+    samples: int
+    ms_total: float
+    ms_per_layer: float
+    ms_per_token: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> bool:
+        return all(p.proved for p in self.proofs) and all(l.contained for l in self.layers)
+
+    @property
+    def tightness(self) -> float:
+        return next(l.tightness for l in self.layers if l.name == "logits")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "positions": self.positions, "samples": self.samples,
+            "logits_lo": float(self.logits.lo.min()), "logits_hi": float(self.logits.hi.max()),
+            "tightness_logits": self.tightness,
+            "ms_total": self.ms_total, "ms_per_layer": self.ms_per_layer,
+            "ms_per_token": self.ms_per_token,
+            "layers": [l.__dict__ for l in self.layers],
+            "proofs": [p.__dict__ for p in self.proofs],
+            **self.extra,
+        }
+
+    def render(self) -> str:
+        lines = [f"{'layer':12} {'certified':>10} {'sampled':>10} {'ratio':>8}  samples inside"]
+        for l in self.layers:
+            lines.append(f"{l.name:12} {l.width:10.4g} {l.sampled:10.4g} {l.tightness:8.3g}  "
+                         f"{'yes' if l.contained else 'NO'}")
+        for p in self.proofs:
+            lines.append(f"z3 {'proved' if p.proved else 'FAILED'} ({p.ms:.0f} ms): {p.claim}")
+        lines.append(f"logits within [{self.logits.lo.min():.4g}, {self.logits.hi.max():.4g}] "
+                     f"for every input of the box ({self.positions} positions); "
+                     f"{self.ms_total:.1f} ms, {self.ms_per_token:.2f} ms per position")
+        return "\n".join(lines)
+
+
+def _sampled_widths(model: Model, positions: int, samples: int, heads: int,
+                    box: tuple[float, float] | None, seed: int) -> dict[str, list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    seen: dict[str, list[np.ndarray]] = {}
+
+    def record(name: str, value: np.ndarray) -> None:
+        seen.setdefault(name, []).append(value)
+
+    for _ in range(samples):
+        if box is None:
+            x = embed(model, rng.integers(0, model.vocab, positions))
+        else:
+            x = (rng.uniform(box[0], box[1], (positions, model.width))
+                 + model.point("wpe")[:positions])
+        forward(model, x, heads, record)
+    return seen
+
+
+def layer_reports(stages: list[Stage], seen: dict[str, list[np.ndarray]]) -> list[LayerReport]:
+    out = []
+    for name, iv in stages:
+        values = np.stack(seen[name])
+        sampled = values.max(0) - values.min(0)
+        width = iv.width
+        ratio = np.median(width / np.maximum(sampled, 1e-300))
+        inside = iv.contains(values, rel=1e-9)
+        out.append(LayerReport(name, float(width.mean()), float(sampled.mean()),
+                               float(ratio), inside))
+    return out
+
+
+def certify_charlm(model: Model, *, box: tuple[float, float] | None = None,
+                   positions: int | None = None, samples: int = 200, heads: int = 4,
+                   seed: int = 0) -> BoundsReport:
+    """Bounds of every layer for the box, their tightness, and the Z3 checks."""
+    t = positions or model.context
+    if not 1 <= t <= model.context:
+        raise BoundsError(f"positions {t} is not in 1..{model.context}")
+    start = time.perf_counter()
+    stages = propagate(model, input_box(model, t, box))
+    ms = (time.perf_counter() - start) * 1000
+    seen = _sampled_widths(model, t, samples, heads, box, seed)
+    proofs = [prove_layernorm_cap(model.width)]
+    ln_f = dict(stages)["ln_f"]
+    last = Interval(ln_f.lo[-1], ln_f.hi[-1])
+    logits = dict(stages)["logits"]
+    proofs.append(prove_affine_bounds(last, model.point("head.w"), None,
+                                      Interval(logits.lo[-1], logits.hi[-1])))
+    n_layers = len(stages)
+    return BoundsReport(layer_reports(stages, seen), proofs, logits, t, samples, ms,
+                        ms / n_layers, ms / t)
+
+
+# -- composition ----------------------------------------------------------------------------------
+
+@dataclass
+class StageReport:
+    name: str
+    in_width: float
+    out_width: float
+
+    @property
+    def verdict(self) -> str:
+        return "contracted" if self.out_width < self.in_width else "expanded"
+
+
+def compose(stages: list[tuple[str, Callable[[Interval], Interval]]],
+            box: Interval) -> tuple[Interval, list[StageReport]]:
+    """Feed each stage's certified output box to the next one; report widths per stage."""
+    reports = []
+    x = box
+    for name, stage in stages:
+        y = stage(x)
+        reports.append(StageReport(name, float(x.width.mean()), float(y.width.mean())))
+        x = y
+    return x, reports
+
+
+# -- fine-tuning -----------------------------------------------------------------------------------
+
+@dataclass
+class FinetuneResult:
+    proved: bool
+    bound: tuple[float, float]
+    logits: tuple[float, float]
+    first_failure: str | None
+    layers: list[tuple[str, float, float]]   # name, width with interval weights, base width
+
+    def to_json(self) -> dict[str, Any]:
+        return {"proved": self.proved, "bound": list(self.bound), "logits": list(self.logits),
+                "first_failure": self.first_failure,
+                "layers": [{"name": n, "width": w, "base_width": b} for n, w, b in self.layers]}
+
+    def render(self) -> str:
+        lines = [f"{'layer':12} {'width (all models)':>19} {'width (base)':>13}"]
+        lines += [f"{n:12} {w:19.4g} {b:13.4g}" for n, w, b in self.layers]
+        if self.proved:
+            lines.append(f"proved: every model between the two checkpoints keeps every logit in "
+                         f"[{self.bound[0]:g}, {self.bound[1]:g}] (certified "
+                         f"[{self.logits[0]:.4g}, {self.logits[1]:.4g}])")
+        else:
+            lines.append(f"not proved: certified logits [{self.logits[0]:.4g}, "
+                         f"{self.logits[1]:.4g}] leave [{self.bound[0]:g}, {self.bound[1]:g}]; "
+                         f"first layer that cannot be certified: {self.first_failure}")
+        return "\n".join(lines)
+
+
+def verify_finetune(base: Model, tuned: Model, bound: tuple[float, float], *,
+                    box: tuple[float, float] | None = None,
+                    positions: int | None = None) -> FinetuneResult:
+    """Prove every logit in `bound` for every model in the weight box spanned by the two.
+
+    When it cannot be proved, the first layer that cannot be certified is found by widening
+    the weights one layer at a time, in order (embeddings, block 0, block 1, ..., ln_f, head),
+    the later layers keeping the base weights: the first layer whose weight box makes the
+    property fail. When the base model itself fails, that is said instead.
+    """
+    t = positions or base.context
+    if (base.vocab, base.width, base.layers) != (tuned.vocab, tuned.width, tuned.layers):
+        raise BoundsError("the two checkpoints are different architectures")
+    spanned = base.interval(tuned)
+    stages = propagate(spanned, input_box(spanned, t, box))
+    base_stages = dict(propagate(base, input_box(base, t, box)))
+    logits = stages[-1][1]
+    lo, hi = float(logits.lo.min()), float(logits.hi.max())
+    proved = bool(np.isfinite(lo) and np.isfinite(hi) and lo >= bound[0] and hi <= bound[1])
+    first = None if proved else _first_failing_layer(base, spanned, bound, t, box)
+    layers = [(n, float(iv.width.mean()), float(base_stages[n].width.mean())) for n, iv in stages]
+    return FinetuneResult(proved, bound, (lo, hi), first, layers)
+
+
+def _holds(model: Model, bound: tuple[float, float], t: int,
+           box: tuple[float, float] | None) -> bool:
+    logits = propagate(model, input_box(model, t, box))[-1][1]
+    return bool(np.all(np.isfinite(logits.lo)) and np.all(np.isfinite(logits.hi))
+                and logits.lo.min() >= bound[0] and logits.hi.max() <= bound[1])
+
+
+def _layer_of(name: str) -> str:
+    if name in ("wte", "wpe"):
+        return "embed"
+    return name.split(".")[0]
+
+
+def _first_failing_layer(base: Model, spanned: Model, bound: tuple[float, float], t: int,
+                         box: tuple[float, float] | None) -> str:
+    if not _holds(base, bound, t, box):
+        return "the base model (the property fails before fine-tuning)"
+    order = ["embed"] + [f"h{i}" for i in range(base.layers)] + ["ln_f", "head"]
+    for k, layer in enumerate(order):
+        widened = set(order[:k + 1])
+        weights = {n: (spanned.weights[n] if _layer_of(n) in widened else iv)
+                   for n, iv in base.weights.items()}
+        mixed = Model(weights, base.vocab, base.context, base.width, base.layers)
+        if not _holds(mixed, bound, t, box):
+            return layer
+    return "head"
+
+
+# -- self-verifying inference ----------------------------------------------------------------------
+
+class OutOfBounds(Exception):
+    """An output outside its certified bounds: the model or its evaluation is corrupted."""
+
+
+def check_output(bounds: Interval, value: np.ndarray, rel: float = FLOAT32_TOLERANCE) -> None:
+    """Raise OutOfBounds naming the first offending element when `value` leaves the bounds."""
+    slack = rel * (np.abs(bounds.lo) + np.abs(bounds.hi) + 1.0)
+    bad = np.argwhere((value < bounds.lo - slack) | (value > bounds.hi + slack)
+                      | ~np.isfinite(value))
+    if bad.size:
+        idx = tuple(int(i) for i in bad[0])
+        raise OutOfBounds(f"output {list(idx)} = {float(value[idx]):.6g} is outside its "
+                          f"certified bounds [{float(bounds.lo[idx]):.6g}, "
+                          f"{float(bounds.hi[idx]):.6g}]")
+
+
+def save_certificate(path: str | Path, logits: Interval, box: tuple[float, float] | None) -> None:
+    """The certified logits [T, vocab] as a safetensors file (float32, rounded outward)."""
+    lo = np.nextafter(logits.lo.astype(np.float32), np.float32(-np.inf))
+    hi = np.nextafter(logits.hi.astype(np.float32), np.float32(np.inf))
+    lo = np.where(lo.astype(np.float64) > logits.lo, np.nextafter(lo, np.float32(-np.inf)), lo)
+    hi = np.where(hi.astype(np.float64) < logits.hi, np.nextafter(hi, np.float32(np.inf)), hi)
+    box_text = "embedding hull" if box is None else f"{box[0]!r},{box[1]!r}"
+    tensor_data.save_safetensors(Path(path), {"logits.lo": lo, "logits.hi": hi},
+                                 {"format": "synapse-bounds", "box": box_text})
+
+
+def load_certificate(path: str | Path) -> Interval:
+    try:
+        arrays, meta = tensor_data.load_safetensors(Path(path))
+    except tensor_data.DataError as err:
+        raise BoundsError(str(err)) from None
+    if meta.get("format") != "synapse-bounds" or "logits.lo" not in arrays:
+        raise BoundsError(f"{path} is not a bounds certificate")
+    return Interval(arrays["logits.lo"].astype(np.float64), arrays["logits.hi"].astype(np.float64))
+
+
+def check_tensor_bounds(config: Any, value: np.ndarray) -> int:
+    """`tensor.check_bounds`: logits [..., T, vocab] against the host's certificate.
+
+    The certificate is `config.extra["bounds"]` (a path, or an `Interval` of shape
+    [positions, vocab]); position t of the logits is checked against row t.
+    """
+    from synapse.runtime.tensors import TensorError
+    cert = config.extra.get("bounds")
+    if cert is None:
+        raise TensorError("no certified bounds were given to the host")
+    if not isinstance(cert, Interval):
+        try:
+            cert = load_certificate(cert)
+        except BoundsError as err:
+            raise TensorError(str(err)) from None
+        config.extra["bounds"] = cert
+    if value.ndim < 2 or value.shape[-1] != cert.lo.shape[1] or value.shape[-2] > cert.lo.shape[0]:
+        raise TensorError(f"logits of shape {list(value.shape)} do not fit bounds certified for "
+                          f"{cert.lo.shape[0]} positions of {cert.lo.shape[1]} symbols")
+    t = value.shape[-2]
+    rows = Interval(cert.lo[:t], cert.hi[:t])
+    expanded = Interval(np.broadcast_to(rows.lo, value.shape), np.broadcast_to(rows.hi, value.shape))
+    try:
+        check_output(expanded, value.astype(np.float64))
+    except OutOfBounds as err:
+        raise TensorError(str(err)) from None
+    return int(value.size)
+
+
+# -- building models for tests and benchmarks -------------------------------------------------------
+
+def random_charlm(vocab: int, context: int, width: int, layers: int, seed: int = 0,
+                  std: float = 0.02) -> dict[str, np.ndarray]:
+    """Float32 weights named as `stdlib/nn/gpt.syn` names them, drawn like its initialiser."""
+    rng = np.random.default_rng(seed)
+    proj_std = std / math.sqrt(2 * layers)
+
+    def normal(*shape: int, s: float = std) -> np.ndarray:
+        return (rng.standard_normal(shape) * s).astype(np.float32)
+
+    w: dict[str, np.ndarray] = {"wte": normal(vocab, width), "wpe": normal(context, width)}
+    for i in range(layers):
+        p = f"h{i}"
+        w[p + ".ln1.w"] = np.ones(width, np.float32)
+        w[p + ".ln1.b"] = np.zeros(width, np.float32)
+        w[p + ".attn.qkv.w"] = normal(width, 3 * width)
+        w[p + ".attn.qkv.b"] = np.zeros(3 * width, np.float32)
+        w[p + ".attn.proj.w"] = normal(width, width, s=proj_std)
+        w[p + ".attn.proj.b"] = np.zeros(width, np.float32)
+        w[p + ".ln2.w"] = np.ones(width, np.float32)
+        w[p + ".ln2.b"] = np.zeros(width, np.float32)
+        w[p + ".mlp.fc.w"] = normal(width, 4 * width)
+        w[p + ".mlp.fc.b"] = np.zeros(4 * width, np.float32)
+        w[p + ".mlp.proj.w"] = normal(4 * width, width, s=proj_std)
+        w[p + ".mlp.proj.b"] = np.zeros(width, np.float32)
+    w["ln_f.w"] = np.ones(width, np.float32)
+    w["ln_f.b"] = np.zeros(width, np.float32)
+    w["head.w"] = normal(width, vocab)
+    return w
