@@ -28,7 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable, Iterable
 
 import z3
 
@@ -388,6 +388,16 @@ class FunctionEncoder(LoopEncoder):
             raise Unsupported(f"{type(e).__name__} is not modelled", e.span)
         return method(e, st)
 
+    def exec_all(self, exprs: Iterable[ir.Expr], st: State) -> tuple[State | None, list]:
+        """Evaluate operands left to right; (None, []) once a path ends (a trap, a return)."""
+        values = []
+        for x in exprs:
+            st, v = self.exec(x, st)
+            if st is None:
+                return None, []
+            values.append(v)
+        return st, values
+
     def x_IntConst(self, e: ir.IntConst, st: State) -> Flow:
         return st, z3.BitVecVal(e.value, INT_BITS[e.type], self.ctx)
 
@@ -472,12 +482,10 @@ class FunctionEncoder(LoopEncoder):
     # Operators.
 
     def x_Binary(self, e: ir.Binary, st: State) -> Flow:
-        st, a = self.exec(e.left, st)
+        st, operands = self.exec_all((e.left, e.right), st)
         if st is None:
             return None, None
-        st, b = self.exec(e.right, st)
-        if st is None:
-            return None, None
+        a, b = operands
         t = e.operand_type
         if t in ir.FLOAT_TYPES:
             return st, self.float_binary(e.op, a, b)
@@ -682,10 +690,7 @@ class FunctionEncoder(LoopEncoder):
         return self.require(st, v, c.kind, c.span, contract_text(c), (c.message,)), None
 
     def x_Print(self, e: ir.Print, st: State) -> Flow:
-        for a in e.args:
-            st, _ = self.exec(a, st)
-            if st is None:
-                return None, None
+        st, _ = self.exec_all(e.args, st)
         return st, None
 
     def x_Panic(self, e: ir.Panic, st: State) -> Flow:
@@ -713,34 +718,27 @@ class FunctionEncoder(LoopEncoder):
                                  z3.K(self.ref_sort, self.zero(e.type.elem)))
 
     def x_ArrayLit(self, e: ir.ArrayLit, st: State) -> Flow:
-        values = []
-        for x in e.elems:
-            st, v = self.exec(x, st)
-            if st is None:
-                return None, None
-            values.append(v)
+        st, values = self.exec_all(e.elems, st)
+        if st is None:
+            return None, None
         arr = z3.K(self.ref_sort, self.zero(e.type.elem))
         for i, v in enumerate(values):
             arr = z3.Store(arr, self.i32(i), v)
         return self.new_sequence(st, e.type, self.i32(len(values)), arr)
 
     def x_ArrayRepeat(self, e: ir.ArrayRepeat, st: State) -> Flow:
-        st, v = self.exec(e.value, st)
+        st, operands = self.exec_all((e.value, e.count), st)
         if st is None:
             return None, None
-        st, n = self.exec(e.count, st)
-        if st is None:
-            return None, None
+        v, n = operands
         length = z3.If(n > 0, n, self.i32(0))
         return self.new_sequence(st, e.type, length, z3.K(self.ref_sort, v))
 
     def x_Index(self, e: ir.Index, st: State) -> Flow:
-        st, seq = self.exec(e.seq, st)
+        st, operands = self.exec_all((e.seq, e.index), st)
         if st is None:
             return None, None
-        st, i = self.exec(e.index, st)
-        if st is None:
-            return None, None
+        seq, i = operands
         n = self.seq_len(st, e.seq.type, seq)
         st = self.require(st, z3.ULT(i, n), "index", e.span, "the index is within bounds",
                           ("index out of bounds", e.location))
@@ -749,15 +747,10 @@ class FunctionEncoder(LoopEncoder):
         return st, self.seq_data(st, e.seq.type)[seq][i]
 
     def x_IndexSet(self, e: ir.IndexSet, st: State) -> Flow:
-        st, seq = self.exec(e.seq, st)
+        st, operands = self.exec_all((e.seq, e.index, e.value), st)
         if st is None:
             return None, None
-        st, i = self.exec(e.index, st)
-        if st is None:
-            return None, None
-        st, v = self.exec(e.value, st)
-        if st is None:
-            return None, None
+        seq, i, v = operands
         n = self.seq_len(st, e.seq.type, seq)
         st = self.require(st, z3.ULT(i, n), "index", e.span, "the index is within bounds",
                           ("index out of bounds", e.location))
@@ -799,14 +792,11 @@ class FunctionEncoder(LoopEncoder):
     # Structs and enums.
 
     def x_StructNew(self, e: ir.StructNew, st: State) -> Flow:
-        values = []
-        for index, x in e.fields:
-            st, v = self.exec(x, st)
-            if st is None:
-                return None, None
-            values.append((index, v))
+        st, values = self.exec_all((x for _, x in e.fields), st)
+        if st is None:
+            return None, None
         r = self.fresh_ref(st, e.type, "struct")
-        for index, v in values:
+        for (index, _), v in zip(e.fields, values):
             _, sort = self.field_sort(e.struct, index)
             name = region_field(e.struct, index)
             st = self.with_region(st, name, z3.Store(self.region(st.heap, name, sort), r, v))
@@ -820,12 +810,10 @@ class FunctionEncoder(LoopEncoder):
         return st, self.region(st.heap, region_field(e.struct, e.field_index), sort)[obj]
 
     def x_FieldSet(self, e: ir.FieldSet, st: State) -> Flow:
-        st, obj = self.exec(e.obj, st)
+        st, operands = self.exec_all((e.obj, e.value), st)
         if st is None:
             return None, None
-        st, v = self.exec(e.value, st)
-        if st is None:
-            return None, None
+        obj, v = operands
         _, sort = self.field_sort(e.struct, e.field_index)
         name = region_field(e.struct, e.field_index)
         return self.with_region(st, name, z3.Store(self.region(st.heap, name, sort), obj,
@@ -842,12 +830,9 @@ class FunctionEncoder(LoopEncoder):
         return self.program.enums[enum].variants[tag]
 
     def x_EnumNew(self, e: ir.EnumNew, st: State) -> Flow:
-        values = []
-        for x in e.args:
-            st, v = self.exec(x, st)
-            if st is None:
-                return None, None
-            values.append(v)
+        st, values = self.exec_all(e.args, st)
+        if st is None:
+            return None, None
         r = self.fresh_ref(st, e.type, "enum")
         facts = [self.enum_tag(e.enum)(r) == e.tag]
         for i, v in enumerate(values):
@@ -867,12 +852,10 @@ class FunctionEncoder(LoopEncoder):
 
     def quantifier(self, e: ir.Expr, st: State, universal: bool) -> Flow:
         var: ir.Local = getattr(e, "var")
-        st, lo = self.exec(getattr(e, "start"), st)
+        st, bounds = self.exec_all((getattr(e, "start"), getattr(e, "end")), st)
         if st is None:
             return None, None
-        st, hi = self.exec(getattr(e, "end"), st)
-        if st is None:
-            return None, None
+        lo, hi = bounds
         body: ir.Expr = getattr(e, "body")
         for node in walk(body):
             if isinstance(node, (ir.IndexSet, ir.FieldSet, ir.LocalSet)) or (
@@ -956,12 +939,9 @@ class FunctionEncoder(LoopEncoder):
     # --- calls ---------------------------------------------------------------------------
 
     def x_Call(self, e: ir.Call, st: State) -> Flow:
-        args = []
-        for a in e.args:
-            st, v = self.exec(a, st)
-            if st is None:
-                return None, None
-            args.append(v)
+        st, args = self.exec_all(e.args, st)
+        if st is None:
+            return None, None
         spec = PRELUDE_SPECS.get(e.func)
         if spec is not None:
             return spec(self, st, e, args)
