@@ -578,19 +578,8 @@ class _FunctionChecker(CallChecker):
 
     def expr_Quantifier(self, e: ast.Quantifier, expected: ir.Type | None) -> ir.Expr:
         """`forall i in a..b: cond` / `exists ...`: a bool, computed by a loop at run time."""
-        start = self.value(e.start)
-        if isinstance(e.start, ast.IntLit) and e.start.suffix is None:
-            end = self.value(e.end)
-            if end.type in (ir.I32, ir.I64):
-                start = self.expect(e.start, end.type)
-        else:
-            end = self.expr(e.end, start.type)
+        start, end = self.range_bounds(e.start, e.end)
         t = start.type
-        if ERROR not in (t, end.type):
-            if t not in (ir.I32, ir.I64):
-                self.sink.error("E0201", f"a range runs over i32 or i64, not {t}", e.start.span)
-            elif end.type != t:
-                self.mismatch(t, end.type, e.end.span)
         self.scopes.append({})
         var = self.bind(e.var, t, e.var_span)
         end_local = self.new_local("$end", t)
@@ -602,21 +591,27 @@ class _FunctionChecker(CallChecker):
         cls = ir.Forall if e.kind == "forall" else ir.Exists
         return cls(ir.BOOL, e.span, var, start, end, end_local, result_local, body)
 
-    def for_range_stmt(self, s: ast.ForRangeStmt) -> ir.Expr:
-        start = self.value(s.start)
-        if isinstance(s.start, ast.IntLit) and s.start.suffix is None:
-            end = self.value(s.end)
+    def range_bounds(self, start_ast: ast.Expr, end_ast: ast.Expr) -> tuple[ir.Expr, ir.Expr]:
+        """`a..b` of a `for` or a quantifier: both i32 or both i64; an unsuffixed literal
+        bound takes the other bound's type."""
+        start = self.value(start_ast)
+        if isinstance(start_ast, ast.IntLit) and start_ast.suffix is None:
+            end = self.value(end_ast)
             if end.type in (ir.I32, ir.I64):
-                start = self.expect(s.start, end.type)
+                start = self.expect(start_ast, end.type)
         else:
-            end = self.expr(s.end, start.type)
+            end = self.expr(end_ast, start.type)
         t = start.type
-        if ERROR in (t, end.type):
-            pass
-        elif t not in (ir.I32, ir.I64):
-            self.sink.error("E0201", f"a range runs over i32 or i64, not {t}", s.start.span)
-        elif end.type != t:
-            self.mismatch(t, end.type, s.end.span)
+        if ERROR not in (t, end.type):
+            if t not in (ir.I32, ir.I64):
+                self.sink.error("E0201", f"a range runs over i32 or i64, not {t}", start_ast.span)
+            elif end.type != t:
+                self.mismatch(t, end.type, end_ast.span)
+        return start, end
+
+    def for_range_stmt(self, s: ast.ForRangeStmt) -> ir.Expr:
+        start, end = self.range_bounds(s.start, s.end)
+        t = start.type
         self.scopes.append({})
         var = self.bind(s.var, t, s.var_span)
         end_local = self.new_local("$end", t)
