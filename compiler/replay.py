@@ -13,6 +13,12 @@ says whether the run really fails the way the proof said it could:
 - spurious: it runs to completion, so the model was not a real execution (typically a loop
   invariant or callee contract too weak to carry the facts the proof needed);
 - inconclusive / not run: it ran out of fuel or memory, or the inputs cannot be built.
+
+A failed `decreases` obligation usually means a run that never ends, which the sandbox can only
+stop for want of fuel. Such cases are run in a harness of their own in which the loops of the
+function check their measure at the back edge (`check_measures`), as the verifier does: the run
+traps with `decreases failed: ...` at the first iteration whose measure does not go down, which
+confirms the failure. The program the user builds never has these checks.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ if TYPE_CHECKING:
 REPLAY_FUEL = 200_000_000
 ENTRY = "syn_replay_main"
 CASE = "syn_replay_case_"
+MEASURE = "syn_replay_measure_"
+MEASURE_TRAP = "decreases failed"       # verify_loops.py expects this in the trap message
 
 
 class NotBuildable(Exception):
@@ -89,6 +97,22 @@ def replay_failures(report: "VerifyReport", path: str, loaded: LoadedProgram,
 
 def run_cases(path: str, entry_text: str, aliases: dict[str, str], program: ir.Program,
               cases: list[Case]) -> list[dict[str, Any]]:
+    """Run every case; one outcome dict per case. Cases of `decreases` obligations get a
+    harness of their own, whose loops check their measures."""
+    outcomes: list[dict[str, Any]] = [{} for _ in cases]
+    measured = [k for k, c in enumerate(cases) if MEASURE_TRAP in c.expect]
+    plain = [k for k in range(len(cases)) if k not in measured]
+    for group, checked in ((plain, False), (measured, True)):
+        if group:
+            results = _run_harness(path, entry_text, aliases, program,
+                                   [cases[k] for k in group], checked)
+            for k, outcome in zip(group, results):
+                outcomes[k] = outcome
+    return outcomes
+
+
+def _run_harness(path: str, entry_text: str, aliases: dict[str, str], program: ir.Program,
+                 cases: list[Case], measures: bool) -> list[dict[str, Any]]:
     """Build one harness for all cases, run each; one outcome dict per case."""
     harness = _Harness(aliases, program)
     bodies: list[str | None] = []
@@ -105,7 +129,8 @@ def run_cases(path: str, entry_text: str, aliases: dict[str, str], program: ir.P
         return [o or {} for o in outcomes]
     source = entry_text + "\n" + harness.imports() + "\n".join(
         b for b in bodies if b is not None) + "\n" + _chooser(runnable)
-    wasm, error = _compile(path, source)
+    checked = sorted({c.function.name for c in cases}) if measures else []
+    wasm, error = _compile(path, source, checked)
     if wasm is None:
         for k in runnable:
             outcomes[k] = {"status": "not run", "detail": f"the replay does not compile: {error}"}
@@ -140,16 +165,106 @@ def _chooser(cases: list[int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _compile(path: str, source: str) -> tuple[bytes | None, str]:
+def _compile(path: str, source: str, measured: list[str]) -> tuple[bytes | None, str]:
     if sys.getrecursionlimit() < 20000:
         sys.setrecursionlimit(20000)
     try:
         loaded = load_program(path, source)
         program = check_program(loaded, lib=True)
         program.entry = f"main.{ENTRY}"
+        for name in measured:
+            if name in program.functions:
+                check_measures(program.functions[name])
         return lower_program(program).encode(), ""
     except CompileError as e:
         return None, "; ".join(d.message for d in e.diagnostics[:3])
+
+
+# --- measures checked at run time (replays of `decreases` failures only) ---------------------
+
+def check_measures(fn: ir.Function) -> None:
+    """Give every `while` loop of `fn` that has a `decreases` measure a check at its back edge
+    (the end of the body and each `continue`): the measure, taken again, must be below its value
+    at the start of the iteration, lexicographically, each decreasing part non-negative."""
+    for loop in _loops(fn.body):
+        if loop.decreases:
+            _check_loop(fn, loop)
+
+
+def _loops(e: Any):
+    if isinstance(e, ir.While):
+        yield e
+    for child in _children(e):
+        yield from _loops(child)
+
+
+def _children(e: Any):
+    if not isinstance(e, (ir.Expr, ir.Arm)):
+        return
+    for value in vars(e).values():
+        if isinstance(value, (ir.Expr, ir.Arm)):
+            yield value
+        elif isinstance(value, list):
+            yield from (x for x in value if isinstance(x, (ir.Expr, ir.Arm)))
+
+
+def _check_loop(fn: ir.Function, loop: ir.While) -> None:
+    span = loop.span
+    measure = [x.cond if isinstance(x, ir.Contract) else x for x in loop.decreases]
+    saved = []
+    for k, m in enumerate(measure):
+        local = ir.Local(len(fn.locals), f"{MEASURE}{k}", m.type, True)
+        fn.locals.append(local)
+        saved.append(local)
+    message = (f"{MEASURE_TRAP}: the measure of the loop at line {span.line} does not go down "
+               f"at {span.file}:{span.line}")
+    check = ir.Check(ir.UNIT, span, ir.Contract("assert", _lex_less(measure, saved, span),
+                                                message, span))
+    _guard_continues(loop.body, check)
+    starts: list[ir.Expr] = [ir.Let(ir.UNIT, span, local, m) for local, m in zip(saved, measure)]
+    loop.body = ir.Block(ir.UNIT, span, starts + [loop.body, check], None)
+
+
+def _lex_less(measure: list[ir.Expr], saved: list[ir.Local], span: Any) -> ir.Expr:
+    """The IR of verify_encode's `lex_less(now, before)`."""
+    options: list[ir.Expr] = []
+    for j, (now, local) in enumerate(zip(measure, saved)):
+        before = ir.LocalGet(local.type, span, local)
+        parts = [ir.Binary(ir.BOOL, span, "eq", measure[i],
+                           ir.LocalGet(saved[i].type, span, saved[i]), saved[i].type)
+                 for i in range(j)]
+        parts.append(ir.Binary(ir.BOOL, span, "lt", now, before, local.type))
+        parts.append(ir.Binary(ir.BOOL, span, "ge", before, ir.IntConst(local.type, span, 0),
+                               local.type))
+        options.append(_fold(parts, "and", span))
+    return _fold(options, "or", span)
+
+
+def _fold(items: list[ir.Expr], op: str, span: Any) -> ir.Expr:
+    out = items[0]
+    for item in items[1:]:
+        out = ir.Binary(ir.BOOL, span, op, out, item, ir.BOOL)
+    return out
+
+
+def _guard_continues(e: ir.Expr | ir.Arm, check: ir.Check) -> None:
+    """Put `check` before every `continue` of this loop (not of loops nested in it)."""
+    def guarded(x: Any) -> Any:
+        if isinstance(x, ir.Continue):
+            return ir.Block(x.type, x.span, [check, x], None)
+        if isinstance(x, (ir.Expr, ir.Arm)) and not _is_loop(x):
+            _guard_continues(x, check)
+        return x
+
+    for name, value in vars(e).items():
+        if isinstance(value, list):
+            value[:] = [guarded(x) for x in value]
+        else:
+            setattr(e, name, guarded(value))
+
+
+def _is_loop(e: ir.Expr | ir.Arm) -> bool:
+    return isinstance(e, (ir.While, ir.ForRange, ir.ForEach, ir.Forall))
 
 
 class _Harness:

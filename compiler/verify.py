@@ -38,7 +38,7 @@ from .verify_encode import (INT_BITS, FunctionEncoder, Obligation, Unsupported,
                             encode_function, inlinable)
 from .verify_lia import IntTranslator, NotLinear
 
-VERIFIER_VERSION = "1"
+VERIFIER_VERSION = "2"
 DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
 MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
 QUICK_RLIMIT = 20_000             # the first, short bit-vector attempt

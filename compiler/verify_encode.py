@@ -34,6 +34,7 @@ import z3
 
 from . import ir
 from .diagnostics import Span
+from .lower import size_of
 from .verify_loops import LoopEncoder
 from .verify_prelude import PRELUDE_SPECS
 from .verify_state import (Event, Flow, Frame, Heap, LoopCtx, Obligation, State, Unsupported,
@@ -45,6 +46,7 @@ INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
 MAX_INLINE_NODES = 150
 MAX_INLINE_DEPTH = 4
 STRING_LIMIT = 64          # string literals longer than this get length facts only
+ARENA_LIMIT = 2**31 - 1    # bytes: every object lies in an arena under 2048 MiB (spec 7.1)
 
 # float -> integer conversions that do not trap (lower.py FLOAT_TO_INT_RANGES)
 FLOAT_TO_INT_RANGES = {
@@ -60,6 +62,16 @@ FLOAT_TO_INT_RANGES = {
 _FLOAT_BINARY = ("add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge")
 
 
+
+
+def arbitrary_region(term: z3.ExprRef) -> bool:
+    """A region that is some whole heap's (a constant, or a choice between such), not one
+    this function changed: facts true of every heap hold of it unconditionally."""
+    if z3.is_const(term):
+        return True
+    if z3.is_app_of(term, z3.Z3_OP_ITE):
+        return arbitrary_region(term.arg(1)) and arbitrary_region(term.arg(2))
+    return False
 
 
 def contract_free(fn: ir.Function) -> bool:
@@ -241,7 +253,14 @@ class FunctionEncoder(LoopEncoder):
             return self.i32(seq.size)
         else:
             len_sort, _ = self.seq_regions(seq)
-            n = z3.Select(self.region(st.heap, region_len(seq), len_sort), ref)
+            lens = self.region(st.heap, region_len(seq), len_sort)
+            n = z3.Select(lens, ref)
+            # The elements of a vector lie in the arena, which is under 2^31 bytes (spec 7.1).
+            bound = z3.And(n >= 0, n <= ARENA_LIMIT // size_of(seq.elem))
+            # A length read from an arbitrary heap is a real length in every execution; one
+            # this path computed (after a push or pop) is one only where the path runs.
+            self.facts.append(bound if arbitrary_region(lens) else z3.Implies(st.pc, bound))
+            return n
         self.facts.append(n >= 0)
         return n
 

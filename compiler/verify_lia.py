@@ -7,8 +7,10 @@ integer arithmetic: a w-bit value becomes an integer in its range (signed for i3
 references, unsigned for u8), and every operation that can wrap gets an integer `k` with
 `result = exact - k * 2^w` and `result` in range, which is precisely two's complement
 wrap-around. Division and remainder by constants, shifts by constants, complement, casts
-and comparisons translate exactly too. A formula using anything else (bitwise and/or/xor,
-shifts or division by variables, floats, lambdas) is left to the bit-vector solver.
+and comparisons translate exactly too; so does `x & (2^k - 1)`, and any other bitwise and
+becomes a value bounded by its operands (an over-approximation, which keeps "unsat" a proof).
+A formula using anything else (bitwise or/xor, shifts or division by variables, floats,
+lambdas) is left to the bit-vector solver.
 
 The translation keeps satisfiability in the direction that matters: every bit-vector model
 gives an integer model (arrays indexed by integers agree with the bit-vector arrays on every
@@ -282,6 +284,8 @@ class IntTranslator:
             q, r = self.fresh_int("q"), self.fresh_int("r")
             self.side.append(z3.And(a == q * (1 << s) + r, r >= 0, r < (1 << s)))
             return q if arith or w == 8 else self.wrap(q, w)
+        if k == z3.Z3_OP_BAND and len(args) == 2:
+            return self.bit_and(self.term(args[0]), self.term(args[1]), args[1], w)
         if k == z3.Z3_OP_EXTRACT:
             hi, lo = e.params()
             if lo != 0:
@@ -295,6 +299,29 @@ class IntTranslator:
             value = self.signed(self.term(args[0]), src)
             return value if w != 8 else self.wrap(value, w)
         raise NotLinear(f"operator {e.decl().name()}")
+
+    def bit_and(self, a: z3.ExprRef, b: z3.ExprRef, b_bv: z3.ExprRef, w: int) -> z3.ExprRef:
+        """`a & b`: exact for a mask 2^k - 1 (the remainder modulo 2^k); otherwise a fresh
+        value bounded as two's complement bounds it (between 0 and a non-negative operand;
+        negative and below both when both are negative). Bounds only weaken the formula, so
+        "unsat" still proves the original."""
+        mask = z3.simplify(b_bv)
+        if z3.is_bv_value(mask):
+            m = mask.as_long()
+            if m > 0 and m & (m + 1) == 0 and m < (1 << w) - 1:
+                q, r = self.fresh_int("q"), self.fresh_int("r")
+                self.side.append(z3.And(self.unsigned(a, w) == q * (m + 1) + r,
+                                        r >= 0, r <= m))
+                return r
+        r = self.fresh_int("and")
+        self.side.append(self.in_range(r, w))
+        a_s, b_s = self.signed(a, w), self.signed(b, w)
+        r_s = self.signed(r, w)
+        self.side.append(z3.Implies(a_s >= 0, z3.And(r_s >= 0, r_s <= a_s)))
+        self.side.append(z3.Implies(b_s >= 0, z3.And(r_s >= 0, r_s <= b_s)))
+        self.side.append(z3.Implies(z3.And(a_s < 0, b_s < 0),
+                                    z3.And(r_s < 0, r_s <= a_s, r_s <= b_s)))
+        return r
 
     def constant(self, e: z3.ExprRef) -> int:
         v = z3.simplify(e)

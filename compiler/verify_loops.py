@@ -15,6 +15,7 @@ from __future__ import annotations
 import z3
 
 from . import ir
+from .replay import MEASURE_TRAP
 from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, decreases_of, region_data,
                              region_field, region_len, type_key, walk)
 from .verify_state import Flow, LoopCtx, State, contract_text
@@ -111,7 +112,8 @@ class LoopEncoder:
                 self.assume_depth -= 1
                 if it is not None:
                     self.require(it, self.lex_less(after, before), "decreases", e.span,
-                                 "the loop's measure decreases and stays non-negative")
+                                 "the loop's measure decreases and stays non-negative",
+                                 (MEASURE_TRAP, f"loop at line {e.span.line} "))
         exits = [exit_st] + ctx.breaks
         return self.merge(exits), None
 
