@@ -9,8 +9,9 @@ arithmetic, for one sequence of `positions` tokens (batch 1):
   position) plus wpe[t], or a user box LO..HI for every coordinate plus wpe[t];
 - linear layers use midpoint-radius products with Higham's bound γ_n = n u / (1 − n u) on the
   rounding error of any float64 summation order, then round outward (`np.nextafter`);
-- layer norm outputs are capped by |x̂ᵢ| ≤ √(n−1), proved with Z3 for the model's width
-  (`prove_layernorm_cap`), then scaled and shifted by the norm's weights;
+- layer norm outputs are capped by |x̂ᵢ| ≤ √(n−1), proved with Z3 for every width by
+  induction (`prove_layernorm_cap`), and bounded from the input box where that is tighter,
+  then scaled and shifted by the norm's weights;
 - attention: softmax weights are non-negative and sum to 1, so each output of the heads lies
   in the hull of the values at the positions it sees (causal); this holds for any number of
   heads, which the checkpoint does not record;
@@ -90,6 +91,20 @@ class Interval:
     def __add__(self, other: "Interval") -> "Interval":
         return Interval(down(self.lo + other.lo), up(self.hi + other.hi))
 
+    def midpoint_radius(self) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(centre, radius or None for a point, |centre| + radius rounded up), computed once:
+        weights are reused by every position and every certification."""
+        cached = self.__dict__.get("_midrad")
+        if cached is None:
+            if self.lo is self.hi or np.array_equal(self.lo, self.hi):
+                cached = (self.lo, None, np.abs(self.lo))
+            else:
+                wc, wr = (self.lo + self.hi) / 2, (self.hi - self.lo) / 2
+                wr = up(wr + np.abs(wc) * UNIT_ROUNDOFF)
+                cached = (wc, wr, np.abs(wc))
+            self.__dict__["_midrad"] = cached
+        return cached
+
     def scale_shift(self, w: "Interval", b: "Interval") -> "Interval":
         """x * w + b with interval w and b (all four corner products)."""
         corners = np.stack([self.lo * w.lo, self.lo * w.hi, self.hi * w.lo, self.hi * w.hi])
@@ -103,21 +118,46 @@ def gamma(n: int) -> float:
 def interval_matmul(x: Interval, w: Interval) -> Interval:
     """x @ w for interval x [..., n] and interval w [n, m], sound in float64.
 
-    Midpoint-radius: with x = xc ± xr and w = wc ± wr,
-    x w ⊆ xc wc ± (|xc| wr + xr |wc| + xr wr), plus the rounding error of each product sum.
+    Midpoint-radius: with x = xc ± xr and w = wc ± wr, the exact product lies in
+    xc wc ± (xr |wc| + (|xc| + xr) wr). The computed centre ĉ = fl(xc wc) differs from the
+    exact one by at most γ_n |xc| |wc| (Higham, any summation order, FMA or not), and by
+    linearity that error folds into the radius product: one product for the centre, one for
+    the radius (xr + γ_n |xc|) |wc|, and a third only when the weights are intervals. The
+    radius product is itself rounded (terms are non-negative, so dividing by 1 − γ_n covers
+    it). Rows of x that are equal (layer-norm caps make rows position-independent) are
+    multiplied once.
     """
-    xc, xr = (x.lo + x.hi) / 2, (x.hi - x.lo) / 2
-    wc, wr = (w.lo + w.hi) / 2, (w.hi - w.lo) / 2
-    # Halving and subtracting above can round: widen the radii by the rounding of the centre.
+    x_lo, x_hi = x.lo.reshape(-1, x.lo.shape[-1]), x.hi.reshape(-1, x.hi.shape[-1])
+    rows, inverse = _unique_rows(x_lo, x_hi)
+    lo, hi = _matmul_rows(x_lo[rows], x_hi[rows], w)
+    shape = x.lo.shape[:-1] + (lo.shape[-1],)
+    return Interval(lo[inverse].reshape(shape), hi[inverse].reshape(shape))
+
+
+def _unique_rows(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the distinct (lo, hi) rows, and for each row the index of its twin."""
+    if lo.shape[0] <= 1:
+        return np.arange(lo.shape[0]), np.zeros(lo.shape[0], dtype=np.intp)
+    both = np.ascontiguousarray(np.concatenate([lo, hi], axis=1))
+    keys = both.view(np.dtype((np.void, both.dtype.itemsize * both.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _matmul_rows(x_lo: np.ndarray, x_hi: np.ndarray, w: Interval) -> tuple[np.ndarray, np.ndarray]:
+    xc, xr = (x_lo + x_hi) / 2, (x_hi - x_lo) / 2
+    # Halving and subtracting above can round: widen the radius by the rounding of the centre.
     xr = up(xr + np.abs(xc) * UNIT_ROUNDOFF)
-    wr = up(wr + np.abs(wc) * UNIT_ROUNDOFF)
-    n = x.lo.shape[-1]
+    n = x_lo.shape[-1]
+    g = gamma(n + 2)
+    wc, wr, wc_abs = w.midpoint_radius()
     centre = xc @ wc
-    radius = np.abs(xc) @ wr + xr @ (np.abs(wc) + wr)
-    magnitude = np.abs(xc) @ np.abs(wc) + radius
-    error = gamma(n + 2) * magnitude
-    slack = up(radius + error + gamma(n + 2) * np.abs(radius), 2)
-    return Interval(down(centre - slack, 2), up(centre + slack, 2))
+    slack = up(xr + g * np.abs(xc)) @ wc_abs
+    if wr is not None:
+        # Interval weights: the exact radius gains (|xc| + xr) wr.
+        slack = slack + up(np.abs(xc) + xr) @ wr
+    slack = up(slack / (1 - 2 * g), 2)
+    return down(centre - slack, 2), up(centre + slack, 2)
 
 
 def gelu_scalar(x: np.ndarray) -> np.ndarray:
@@ -144,10 +184,87 @@ def layernorm_cap(n: int) -> float:
 
 
 def interval_layernorm(x: Interval, w: Interval, b: Interval) -> Interval:
+    """Layer norm's output bounds: the cap |x̂ᵢ| ≤ √(n−1), which holds for every input,
+    intersected with bounds computed from the input box (tighter when the box is narrow)."""
     n = x.lo.shape[-1]
     cap = layernorm_cap(n)
-    normed = Interval(np.full_like(x.lo, -cap), np.full_like(x.hi, cap))
+    from_box = _normalised_from_box(x)
+    normed = Interval(np.maximum(from_box.lo, -cap), np.minimum(from_box.hi, cap))
     return normed.scale_shift(w, b)
+
+
+def _normalised_from_box(x: Interval) -> Interval:
+    """x̂ = d / √(var + eps), d = x − mean(x), var = mean(d²), from the box alone.
+
+    dᵢ = (1 − 1/n) xᵢ − (1/n) Σ_{j≠i} xⱼ is bounded exactly by interval arithmetic; var + eps
+    lies between the means of the smallest and the largest dⱼ² plus eps. Every float step
+    is widened by a relative 4(n + 4)u and rounded outward.
+    """
+    n = x.lo.shape[-1]
+    rel = 4 * (n + 4) * UNIT_ROUNDOFF
+    total_lo = x.lo.sum(-1, keepdims=True)
+    total_hi = x.hi.sum(-1, keepdims=True)
+    d_lo = (1 - 1 / n) * x.lo - (total_hi - x.hi) / n
+    d_hi = (1 - 1 / n) * x.hi - (total_lo - x.lo) / n
+    slack = rel * (np.abs(x.lo).sum(-1, keepdims=True) + np.abs(x.hi).sum(-1, keepdims=True)
+                   + np.abs(d_lo) + np.abs(d_hi)) + 1e-300
+    d_lo, d_hi = down(d_lo - slack), up(d_hi + slack)
+    spans_zero = (d_lo <= 0) & (d_hi >= 0)
+    smallest = np.where(spans_zero, 0.0, np.minimum(d_lo * d_lo, d_hi * d_hi))
+    largest = np.maximum(d_lo * d_lo, d_hi * d_hi)
+    var_lo = down(smallest.mean(-1, keepdims=True) * (1 - rel) + LN_EPS * (1 - rel))
+    var_hi = up(largest.mean(-1, keepdims=True) * (1 + rel) + LN_EPS * (1 + rel))
+    s_lo = down(np.sqrt(np.maximum(var_lo, 0.0)) * (1 - rel))
+    s_hi = up(np.sqrt(var_hi) * (1 + rel))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        lo = np.where(d_lo < 0, d_lo / s_lo, d_lo / s_hi)
+        hi = np.where(d_hi > 0, d_hi / s_lo, d_hi / s_hi)
+    lo = np.where(np.isnan(lo), -np.inf, down(lo * (1 - np.sign(lo) * rel)))
+    hi = np.where(np.isnan(hi), np.inf, up(hi * (1 + np.sign(hi) * rel)))
+    return Interval(lo, hi)
+
+
+def ln_linear(x: Interval, ln_w: Interval, ln_b: Interval, w: Interval,
+              b: Interval | None, derived: Callable[[str, Callable[[], Interval]], Interval],
+              key: str) -> Interval:
+    """(layer norm of x) @ w + b: the box route (the layer norm's box through the linear map)
+    intersected with the ball route (`ln_ball_bounds`, the same for every input)."""
+    y = interval_matmul(interval_layernorm(x, ln_w, ln_b), w)
+    if b is not None:
+        y = y + b
+    ball = derived(key, lambda: ln_ball_bounds(ln_w, ln_b, w, b))
+    return Interval(np.maximum(y.lo, ball.lo), np.minimum(y.hi, ball.hi))
+
+
+def ln_ball_bounds(ln_w: Interval, ln_b: Interval, w: Interval, b: Interval | None) -> Interval:
+    """Bounds of (x̂ γ + β) w + b over every layer-norm output x̂, whatever the input.
+
+    x̂ has Σ x̂ᵢ = 0 and Σ x̂ᵢ² = n var / (var + eps) < n. Writing aᵢⱼ = γᵢ wᵢⱼ = cᵢⱼ ± rᵢⱼ,
+    Σᵢ x̂ᵢ aᵢⱼ = Σᵢ x̂ᵢ (cᵢⱼ − μⱼ) + Σᵢ x̂ᵢ δᵢⱼ for any μⱼ (the x̂ sum to 0) with |δᵢⱼ| ≤ rᵢⱼ,
+    so by Cauchy-Schwarz (`prove_cauchy_schwarz`) output j is within
+    √n (‖c₋ⱼ − μⱼ‖ + ‖r₋ⱼ‖) of β w + b. The box of x̂ loses a factor of about √(2n/π) on
+    Gaussian-like weights (the cube around the sphere); this bound does not.
+    """
+    n = w.lo.shape[0]
+    rel = 4 * (n + 4) * UNIT_ROUNDOFF
+    if ln_w.lo is ln_w.hi and w.lo is w.hi:
+        # Point weights: c = fl(γ w) is off by at most one rounding, |c| u.
+        c = ln_w.lo[:, None] * w.lo
+        r = np.abs(c) * (2 * UNIT_ROUNDOFF)
+    else:
+        gamma_col = Interval(ln_w.lo[:, None], ln_w.hi[:, None])
+        corners = np.stack([gamma_col.lo * w.lo, gamma_col.lo * w.hi,
+                            gamma_col.hi * w.lo, gamma_col.hi * w.hi])
+        a_lo, a_hi = down(corners.min(0)), up(corners.max(0))
+        c = (a_lo + a_hi) / 2
+        r = up((a_hi - a_lo) / 2 + np.abs(c) * UNIT_ROUNDOFF)
+    centred = c - c.mean(axis=0, keepdims=True)
+    norms = np.sqrt((centred * centred).sum(axis=0)) + np.sqrt((r * r).sum(axis=0))
+    radius = up(math.sqrt(n) * norms * (1 + rel) * (1 + rel), 2)
+    centre = interval_matmul(Interval(ln_b.lo[None, :], ln_b.hi[None, :]), w)
+    if b is not None:
+        centre = centre + b
+    return Interval(down(centre.lo[0] - radius), up(centre.hi[0] + radius))
 
 
 def interval_causal_hull(v: Interval) -> Interval:
@@ -155,6 +272,7 @@ def interval_causal_hull(v: Interval) -> Interval:
     lo = np.minimum.accumulate(v.lo, axis=0)
     hi = np.maximum.accumulate(v.hi, axis=0)
     # Floating sums of weights that add to 1 within rounding: a relative margin.
+    # One margin for every position (the largest), so that equal rows stay equal.
     t = v.lo.shape[0]
     margin = gamma(t + 4) * np.maximum(np.abs(lo), np.abs(hi))
     return Interval(down(lo - margin), up(hi + margin))
@@ -170,28 +288,55 @@ class Proof:
 
 
 def prove_layernorm_cap(n: int) -> Proof:
-    """(x̂₀)² ≤ n−1 for x̂ = (x − mean) / √(var + eps), any eps > 0 (then every i by symmetry).
+    """(x̂₀)² ≤ n−1 for x̂ = (x − mean) / √(var + eps), any eps > 0, for every width n ≥ 2
+    (then every i by symmetry), proved by induction so that it holds at the model's width
+    whatever it is.
 
-    Encoded without division or square roots: with dⱼ = xⱼ − mean (Σ dⱼ = 0) the claim is
-    n d₀² ≤ (n−1)(d₀² + Q) + n(n−1) eps with Q = Σ_{j≥1} dⱼ². Z3 first proves Lagrange's
-    identity (n−1) Q − (Σ_{j≥1} dⱼ)² = Σ_{1≤j<k} (dⱼ − dₖ)², a ring identity, then the claim
-    from it with the sum of squares P ≥ 0 (a direct encoding takes seconds at n = 64).
+    With dⱼ = xⱼ − mean (Σ dⱼ = 0), S = Σ_{j≥1} dⱼ = −d₀ and Q = Σ_{j≥1} dⱼ², the claim is
+    n d₀² ≤ (n−1)(d₀² + Q) + n(n−1) eps, which follows from Cauchy-Schwarz over m = n−1 terms,
+    S² ≤ m Q. Z3 proves that lemma's base case (m = 1), its step (S² ≤ m Q implies
+    (S + x)² ≤ (m+1)(Q + x²) for m ≥ 1), and the claim from the lemma with n symbolic: three
+    small nonlinear problems instead of an identity with n² terms.
     """
     start = time.perf_counter()
-    d = [z3.Real(f"d{i}") for i in range(1, n)]
-    total = z3.Sum(d) if d else z3.RealVal(0)
-    lagrange = (n - 1) * z3.Sum([x * x for x in d] or [z3.RealVal(0)]) - total * total
-    squares = z3.Sum([(d[j] - d[k]) * (d[j] - d[k])
-                      for j in range(n - 1) for k in range(j + 1, n - 1)] or [z3.RealVal(0)])
-    first = z3.Solver()
-    first.add(z3.simplify(lagrange - squares, som=True) != 0)
-    identity = first.check() == z3.unsat
-    d0, q, s, p, eps = z3.Reals("d0 Q S P eps")
-    second = z3.Solver()
-    second.add(s == -d0, (n - 1) * q - s * s == p, p >= 0, q >= 0, eps > 0)
-    second.add(z3.Not(n * d0 * d0 <= (n - 1) * (d0 * d0 + q) + n * (n - 1) * eps))
-    cap = second.check() == z3.unsat
-    return Proof(f"layer norm |x̂ᵢ| ≤ √({n}−1)", identity and cap,
+    m, s, q, x, d, d0, eps, width = z3.Reals("m S Q x d d0 eps n")
+    obligations = [
+        z3.Not(d * d <= 1 * (d * d)),                                           # base
+        z3.And(m >= 1, s * s <= m * q,
+               z3.Not((s + x) * (s + x) <= (m + 1) * (q + x * x))),             # step
+        z3.And(width >= 2, s == -d0, s * s <= (width - 1) * q, eps > 0,
+               z3.Not(width * d0 * d0
+                      <= (width - 1) * (d0 * d0 + q) + width * (width - 1) * eps)),  # claim
+    ]
+    proved = True
+    for obligation in obligations:
+        solver = z3.Solver()
+        solver.set("rlimit", 5_000_000)
+        solver.add(obligation)
+        proved = proved and solver.check() == z3.unsat
+    return Proof(f"layer norm |x̂ᵢ| ≤ √(n−1) for every width n ≥ 2 (used at n = {n}; "
+                 "induction: base, step and claim proved)", proved and n >= 2,
+                 (time.perf_counter() - start) * 1000)
+
+
+def prove_cauchy_schwarz() -> Proof:
+    """(Σ aᵢ xᵢ)² ≤ (Σ aᵢ²)(Σ xᵢ²) for any number of terms, by induction: Z3 proves the base
+    (one term) and the step (S² ≤ A Q implies (S + a x)² ≤ (A + a²)(Q + x²))."""
+    start = time.perf_counter()
+    s, a_sum, q, a, x = z3.Reals("S A Q a x")
+    obligations = [
+        z3.Not((a * x) * (a * x) <= (a * a) * (x * x)),
+        z3.And(a_sum >= 0, q >= 0, s * s <= a_sum * q,
+               z3.Not((s + a * x) * (s + a * x) <= (a_sum + a * a) * (q + x * x))),
+    ]
+    proved = True
+    for obligation in obligations:
+        solver = z3.Solver()
+        solver.set("rlimit", 20_000_000)
+        solver.add(obligation)
+        proved = proved and solver.check() == z3.unsat
+    return Proof("Cauchy-Schwarz for any number of terms (induction: base and step proved), "
+                 "which bounds a linear map of layer-norm outputs", proved,
                  (time.perf_counter() - start) * 1000)
 
 
@@ -248,8 +393,12 @@ class Model:
         layers = 1 + max((int(m.group(1)) for n in arrays
                           if (m := re.match(r"h(\d+)\.", n))), default=-1)
         vocab, width = arrays["wte"].shape
-        return Model({k: Interval.point(v) for k, v in arrays.items()}, vocab,
-                     arrays["wpe"].shape[0], width, layers)
+        model = Model({k: Interval.point(v) for k, v in arrays.items()}, vocab,
+                      arrays["wpe"].shape[0], width, layers)
+        for name, weight in model.weights.items():
+            if name.endswith(".w") and weight.lo.ndim == 2:
+                weight.midpoint_radius()     # |W| once, at load time
+        return model
 
     def interval(self, other: "Model") -> "Model":
         """Every model whose weights lie between this one's and `other`'s."""
@@ -266,6 +415,13 @@ class Model:
     def point(self, name: str) -> np.ndarray:
         return self.weights[name].lo
 
+    def derived(self, name: str, make: Callable[[], Interval]) -> Interval:
+        """A tensor computed from the weights (a slice), made once per model."""
+        cache = self.__dict__.setdefault("_derived", {})
+        if name not in cache:
+            cache[name] = make()
+        return cache[name]
+
 
 def load_charlm(path: str | Path) -> Model:
     try:
@@ -280,6 +436,11 @@ def load_charlm(path: str | Path) -> Model:
 Stage = tuple[str, Interval]
 
 
+# The per-token split of the input (below) holds vocab × positions rows in every layer; past
+# this many numbers per layer the embedding hull is used instead.
+CASE_LIMIT = 4_000_000
+
+
 def input_box(model: Model, positions: int, box: tuple[float, float] | None) -> Interval:
     """[T, C]: any token's embedding (or the user's box) plus the position's embedding."""
     wte, wpe = model.w("wte"), model.w("wpe")
@@ -292,45 +453,130 @@ def input_box(model: Model, positions: int, box: tuple[float, float] | None) -> 
     return rows + Interval(wpe.lo[:positions], wpe.hi[:positions])
 
 
+def input_cases(model: Model, positions: int, box: tuple[float, float] | None) -> Interval:
+    """[T, K, C]: the inputs of position t split into K cases that together cover them.
+
+    For token inputs (no user box) every token is its own case, K = vocab: position t sees
+    exactly wte[k] + wpe[t], so everything a block computes from its own position stays exact
+    per case, and only attention, which mixes positions, takes the hull over the cases.
+    Otherwise (a user box, or a model too big for the split) K = 1: the box itself."""
+    if box is None and model.vocab * positions * 4 * model.width <= CASE_LIMIT:
+        wte, wpe = model.w("wte"), model.w("wpe")
+        return (Interval(wte.lo[None, :, :], wte.hi[None, :, :])
+                + Interval(wpe.lo[:positions, None, :], wpe.hi[:positions, None, :]))
+    return as_cases(input_box(model, positions, box))
+
+
+def as_cases(x: Interval) -> Interval:
+    """A box [T, C] as one case per position [T, 1, C]; cases [T, K, C] as they are."""
+    return Interval(x.lo[:, None, :], x.hi[:, None, :]) if x.lo.ndim == 2 else x
+
+
+def hull_of_cases(x: Interval) -> Interval:
+    """[T, K, C] -> [T, C]: what position t can hold, whichever case it is in."""
+    return Interval(x.lo.min(axis=1), x.hi.max(axis=1))
+
+
 def _linear(model: Model, x: Interval, name: str, bias: bool = True) -> Interval:
     y = interval_matmul(x, model.w(name + ".w"))
     return y + model.w(name + ".b") if bias else y
 
 
+def rowwise(f: Callable[[Interval], Interval], x: Interval) -> Interval:
+    """f applied to each row (last axis) of x on its own, computed once per distinct row.
+
+    After a layer-norm cap the rows of every position coincide, so element-wise steps such as
+    GELU run on one row instead of T (interval_matmul dedupes its rows the same way)."""
+    c = x.lo.shape[-1]
+    lo, hi = x.lo.reshape(-1, c), x.hi.reshape(-1, c)
+    rows, inverse = _unique_rows(lo, hi)
+    y = f(Interval(lo[rows], hi[rows]))
+    shape = x.lo.shape[:-1] + (y.lo.shape[-1],)
+    return Interval(y.lo[inverse].reshape(shape), y.hi[inverse].reshape(shape))
+
+
 def propagate_block(model: Model, i: int, x: Interval,
                     record: Callable[[str, Interval], None]) -> Interval:
+    """One transformer block on the cases x [T, K, C] (a box [T, C] is one case)."""
+    x = as_cases(x)
     p = f"h{i}"
-    c = model.width
     h = interval_layernorm(x, model.w(p + ".ln1.w"), model.w(p + ".ln1.b"))
-    record(p + ".ln1", h)
-    qkv = _linear(model, h, p + ".attn.qkv")
-    v = Interval(qkv.lo[:, 2 * c:], qkv.hi[:, 2 * c:])
-    heads = interval_causal_hull(v)
+    record(p + ".ln1", hull_of_cases(h))
+    v = _values(model, x, p)
+    heads = interval_causal_hull(hull_of_cases(v))
     attn = _linear(model, heads, p + ".attn.proj")
     record(p + ".attn", attn)
-    x = x + attn
-    record(p + ".res1", x)
+    x = x + Interval(attn.lo[:, None, :], attn.hi[:, None, :])
+    record(p + ".res1", hull_of_cases(x))
     h = interval_layernorm(x, model.w(p + ".ln2.w"), model.w(p + ".ln2.b"))
-    record(p + ".ln2", h)
-    hidden = interval_gelu(_linear(model, h, p + ".mlp.fc"))
-    record(p + ".gelu", hidden)
+    record(p + ".ln2", hull_of_cases(h))
+    hidden = rowwise(interval_gelu, _normed_linear(model, x, p + ".ln2", p + ".mlp.fc"))
+    record(p + ".gelu", hull_of_cases(hidden))
     ff = _linear(model, hidden, p + ".mlp.proj")
-    record(p + ".mlp", ff)
+    record(p + ".mlp", hull_of_cases(ff))
     x = x + ff
-    record(p + ".res2", x)
+    record(p + ".res2", hull_of_cases(x))
     return x
 
 
+def _columns(w: Interval, start: int) -> Interval:
+    lo = w.lo[..., start:]
+    return Interval(lo, lo if w.lo is w.hi else w.hi[..., start:])
+
+
+def _values(model: Model, x: Interval, p: str) -> Interval:
+    """The value third of the qkv projection of ln1(x) (queries and keys only steer the
+    softmax)."""
+    c = model.width
+    w, b = model.w(p + ".attn.qkv.w"), model.w(p + ".attn.qkv.b")
+    wv = model.derived(p + ".attn.v.w", lambda: _columns(w, 2 * c))
+    bv = model.derived(p + ".attn.v.b", lambda: _columns(b, 2 * c))
+    return ln_linear(x, model.w(p + ".ln1.w"), model.w(p + ".ln1.b"), wv, bv, model.derived,
+                     p + ".ln1.ball.v")
+
+
+def _normed_linear(model: Model, x: Interval, norm: str, linear: str,
+                   bias: bool = True) -> Interval:
+    """linear(norm(x)) for a layer norm and a linear layer named as in the checkpoint."""
+    b = model.w(linear + ".b") if bias else None
+    return ln_linear(x, model.w(norm + ".w"), model.w(norm + ".b"), model.w(linear + ".w"), b,
+                     model.derived, norm + ".ball." + linear)
+
+
 def propagate(model: Model, x: Interval) -> list[Stage]:
-    """Every layer's certified bounds, in order, for an input box of shape [T, C]."""
-    stages: list[Stage] = [("embed", x)]
+    """Every layer's certified bounds [T, C], in order, for inputs given as a box [T, C] or
+    as cases [T, K, C] (`input_cases`)."""
+    x = as_cases(x)
+    stages: list[Stage] = [("embed", hull_of_cases(x))]
     record = lambda name, iv: stages.append((name, iv))  # noqa: E731
     for i in range(model.layers):
         x = propagate_block(model, i, x, record)
-    h = interval_layernorm(x, model.w("ln_f.w"), model.w("ln_f.b"))
+    # The last step works on the hull: the Z3 re-check of the affine map from the ln_f box
+    # to the logits (certify_charlm) then checks the box route of exactly these bounds.
+    h, logits = head_bounds(model, x)
     stages.append(("ln_f", h))
-    stages.append(("logits", interval_matmul(h, model.w("head.w"))))
+    stages.append(("logits", logits))
     return stages
+
+
+def head_bounds(model: Model, x: Interval) -> tuple[Interval, Interval]:
+    """The final layer norm's box [T, C] and the logits [T, vocab] from the cases x."""
+    h = hull_of_cases(interval_layernorm(as_cases(x), model.w("ln_f.w"), model.w("ln_f.b")))
+    ball = model.derived("ln_f.ball.head", lambda: ln_ball_bounds(
+        model.w("ln_f.w"), model.w("ln_f.b"), model.w("head.w"), None))
+    logits = interval_matmul(h, model.w("head.w"))
+    return h, Interval(np.maximum(logits.lo, ball.lo), np.minimum(logits.hi, ball.hi))
+
+
+def prepare(model: Model) -> None:
+    """Compute the weight-only constants of every layer (|W|, the layer-norm ball bounds)
+    now rather than on first use: they depend on the weights alone, not on the input box."""
+    for i in range(model.layers):
+        p = f"h{i}"
+        probe = Interval(np.zeros((1, 1, model.width)), np.zeros((1, 1, model.width)))
+        _values(model, probe, p)
+        _normed_linear(model, probe, p + ".ln2", p + ".mlp.fc")
+    head_bounds(model, Interval(np.zeros((1, 1, model.width)), np.zeros((1, 1, model.width))))
 
 
 # -- the float64 forward (for sampling and for checks) --------------------------------------------
@@ -485,15 +731,15 @@ def certify_charlm(model: Model, *, box: tuple[float, float] | None = None,
     if not 1 <= t <= model.context:
         raise BoundsError(f"positions {t} is not in 1..{model.context}")
     start = time.perf_counter()
-    stages = propagate(model, input_box(model, t, box))
+    stages = propagate(model, input_cases(model, t, box))
     ms = (time.perf_counter() - start) * 1000
     seen = _sampled_widths(model, t, samples, heads, box, seed)
-    proofs = [prove_layernorm_cap(model.width)]
+    proofs = [prove_layernorm_cap(model.width), prove_cauchy_schwarz()]
     ln_f = dict(stages)["ln_f"]
     last = Interval(ln_f.lo[-1], ln_f.hi[-1])
+    box_route = interval_matmul(last, model.w("head.w"))
     logits = dict(stages)["logits"]
-    proofs.append(prove_affine_bounds(last, model.point("head.w"), None,
-                                      Interval(logits.lo[-1], logits.hi[-1])))
+    proofs.append(prove_affine_bounds(last, model.point("head.w"), None, box_route))
     n_layers = len(stages)
     return BoundsReport(layer_reports(stages, seen), proofs, logits, t, samples, ms,
                         ms / n_layers, ms / t)
@@ -567,8 +813,8 @@ def verify_finetune(base: Model, tuned: Model, bound: tuple[float, float], *,
     if (base.vocab, base.width, base.layers) != (tuned.vocab, tuned.width, tuned.layers):
         raise BoundsError("the two checkpoints are different architectures")
     spanned = base.interval(tuned)
-    stages = propagate(spanned, input_box(spanned, t, box))
-    base_stages = dict(propagate(base, input_box(base, t, box)))
+    stages = propagate(spanned, input_cases(spanned, t, box))
+    base_stages = dict(propagate(base, input_cases(base, t, box)))
     logits = stages[-1][1]
     lo, hi = float(logits.lo.min()), float(logits.hi.max())
     proved = bool(np.isfinite(lo) and np.isfinite(hi) and lo >= bound[0] and hi <= bound[1])
@@ -579,7 +825,7 @@ def verify_finetune(base: Model, tuned: Model, bound: tuple[float, float], *,
 
 def _holds(model: Model, bound: tuple[float, float], t: int,
            box: tuple[float, float] | None) -> bool:
-    logits = propagate(model, input_box(model, t, box))[-1][1]
+    logits = propagate(model, input_cases(model, t, box))[-1][1]
     return bool(np.all(np.isfinite(logits.lo)) and np.all(np.isfinite(logits.hi))
                 and logits.lo.min() >= bound[0] and logits.hi.max() <= bound[1])
 
