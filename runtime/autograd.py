@@ -9,6 +9,8 @@ finite differences and PyTorch, and fail when a rule has no test.
 
 What must stay true:
 - rules are dtype-agnostic: the host runs them in float32, the tests in float64;
+- `DETERMINISTIC_RULES` has the same primitives and gradients as `RULES`, computed with the
+  machine-independent kernels of `runtime/det_kernels.py` (the deterministic kernel mode);
 - arrays are never written in place once a tensor holds them (a gradient may alias its
   output's gradient, a reshape may alias its input): every rule returns fresh arrays or views;
 - a gradient always has exactly its input's shape (`unbroadcast` sums broadcast dimensions away);
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from synapse.runtime import det_kernels
 
 Array = np.ndarray
 Forward = Callable[..., tuple[Array, Any]]
@@ -382,6 +386,118 @@ RULES: dict[str, Rule] = _rules(
     Rule("gt", 2, _compare(np.greater), None),
     Rule("ge", 2, _compare(np.greater_equal), None),
 )
+
+# -- the deterministic table ---------------------------------------------------------------------
+# The same primitives with every order-dependent float computation (sums, means, matrix
+# products, exp, log, tanh, pow) done by `runtime/det_kernels.py`, whose results are the same
+# bits on every machine. Elementwise +, -, *, / and sqrt are IEEE-exact already; gather's
+# backward (np.add.at) adds in index order, one element at a time.
+
+def _det_unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                       if n == 1 and g.shape[extra + i] != 1)
+    return det_kernels.det_sum(g, axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def _det_add_b(g: Array, s: Any) -> tuple[Array, Array]:
+    return _det_unbroadcast(g, s[0]), _det_unbroadcast(g, s[1])
+
+
+def _det_sub_b(g: Array, s: Any) -> tuple[Array, Array]:
+    return _det_unbroadcast(g, s[0]), _det_unbroadcast(-g, s[1])
+
+
+def _det_mul_b(g: Array, s: Any) -> tuple[Array, Array]:
+    a, b = s
+    return _det_unbroadcast(g * b, a.shape), _det_unbroadcast(g * a, b.shape)
+
+
+def _det_div_b(g: Array, s: Any) -> tuple[Array, Array]:
+    a_shape, b, out = s
+    gb = g / b
+    return _det_unbroadcast(gb, a_shape), _det_unbroadcast(-gb * out, b.shape)
+
+
+def _det_exp(a: Array) -> tuple[Array, Any]:
+    out = det_kernels.det_exp(a)
+    return out, out
+
+
+def _det_log(a: Array) -> tuple[Array, Any]:
+    return det_kernels.det_log(a), a
+
+
+def _det_tanh(a: Array) -> tuple[Array, Any]:
+    out = det_kernels.det_tanh(a)
+    return out, out
+
+
+def _det_pow(a: Array, p: float) -> tuple[Array, Any]:
+    return det_kernels.det_pow(a, p), (a, p)
+
+
+def _det_pow_b(g: Array, s: Any) -> tuple[Array]:
+    a, p = s
+    return (g * (p * det_kernels.det_pow(a, p - 1)),)
+
+
+def _det_sum(a: Array, axis: int, keepdim: bool) -> tuple[Array, Any]:
+    return det_kernels.det_sum(a, axis, keepdim), (a.shape, axis, keepdim)
+
+
+def _det_mean(a: Array, axis: int, keepdim: bool) -> tuple[Array, Any]:
+    return det_kernels.det_mean(a, axis, keepdim), (a.shape, axis, keepdim)
+
+
+def _det_max(a: Array, axis: int, keepdim: bool) -> tuple[Array, Any]:
+    out = det_kernels.det_max(a, axis, keepdims=True)
+    return (out if keepdim else np.squeeze(out, axis)), (a, out, axis, keepdim)
+
+
+def _det_matmul(a: Array, b: Array) -> tuple[Array, Any]:
+    return det_kernels.det_matmul(a, b), (a, b)
+
+
+def _det_matmul_b(g: Array, s: Any) -> tuple[Array, Array]:
+    a, b = s
+    mm = det_kernels.det_matmul
+    if b.ndim == 2 and a.ndim > 2:
+        g2 = g.reshape(-1, g.shape[-1])
+        return mm(g2, b.T).reshape(a.shape), mm(a.reshape(-1, a.shape[-1]).T, g2)
+    return (_det_unbroadcast(mm(g, _swap_last(b)), a.shape),
+            _det_unbroadcast(mm(_swap_last(a), g), b.shape))
+
+
+def _det_broadcast_b(g: Array, shape: tuple[int, ...]) -> tuple[Array]:
+    return (_det_unbroadcast(g, shape),)
+
+
+def _det_where_b(g: Array, s: Any) -> tuple[None, Array, Array]:
+    mask, a_shape, b_shape = s
+    zero = np.zeros((), dtype=g.dtype)
+    return None, _det_unbroadcast(np.where(mask, g, zero), a_shape), _det_unbroadcast(
+        np.where(mask, zero, g), b_shape)
+
+
+DETERMINISTIC_RULES: dict[str, Rule] = {**RULES, **_rules(
+    Rule("add", 2, _add, _det_add_b),
+    Rule("sub", 2, _sub, _det_sub_b),
+    Rule("mul", 2, _mul, _det_mul_b),
+    Rule("div", 2, _div, _det_div_b),
+    Rule("exp", 1, _det_exp, _exp_b),
+    Rule("log", 1, _det_log, _log_b),
+    Rule("tanh", 1, _det_tanh, _tanh_b),
+    Rule("pow", 1, _det_pow, _det_pow_b),
+    Rule("sum", 1, _det_sum, _sum_b),
+    Rule("mean", 1, _det_mean, _mean_b),
+    Rule("max", 1, _det_max, _max_b),
+    Rule("matmul", 2, _det_matmul, _det_matmul_b),
+    Rule("broadcast", 1, _broadcast, _det_broadcast_b),
+    Rule("where", 3, _where, _det_where_b),
+)}
 
 # Inputs that never receive a gradient, by rule: gather's indices and where's condition.
 NON_DIFFERENTIABLE_INPUTS: dict[str, tuple[int, ...]] = {"gather": (1,), "where": (0,)}

@@ -7,6 +7,9 @@ Registered by `cli.py` (`register`); builds on `synapse.runtime.receipts`.
   request input (R.input), so the run can be re-executed from the receipt alone. `--prev`
   chains the receipt to an earlier one; `--sign-key` (default: the file named by
   `SYN_RECEIPT_KEY`) signs it with an Ed25519 key.
+- `--deterministic-kernels` / `--blas-kernels` choose the tensor kernel mode of `syn run`;
+  the default is deterministic with `--receipt`, BLAS without (spec/14-tensors.md). The
+  receipt records the mode, and `syn receipt verify` re-executes in it.
 - `syn receipt verify R.json [--module M] [--input-file F] [--output-file O] [--prev P.json]
   [--public-key K]` re-executes and checks every field; it prints `receipt ok` (exit 0) or
   `receipt invalid: FIELD, ...` (exit 1).
@@ -43,6 +46,13 @@ def register(sub: Any, run_parser: argparse.ArgumentParser) -> None:
                             help="chain the receipt to this earlier receipt")
     run_parser.add_argument("--sign-key", metavar="KEY.pem",
                             help=f"sign the receipt with this Ed25519 key (default: ${KEY_ENV})")
+    kernels = run_parser.add_mutually_exclusive_group()
+    kernels.add_argument("--deterministic-kernels", dest="kernels", action="store_const",
+                         const="deterministic", help="tensor kernels whose results are the same "
+                         "bits on every machine (the default with --receipt)")
+    kernels.add_argument("--blas-kernels", dest="kernels", action="store_const", const="blas",
+                         help="the fast (BLAS, SIMD) tensor kernels (the default without "
+                         "--receipt)")
 
     receipt = sub.add_parser("receipt", help="verify run receipts, make signing keys",
                              description="Work with run receipts (spec chapter 12).")
@@ -66,6 +76,15 @@ def register(sub: Any, run_parser: argparse.ArgumentParser) -> None:
                                 description="Write a new Ed25519 private key (PEM).")
     keygen.add_argument("key_file", metavar="KEY.pem")
     keygen.set_defaults(handler=_guarded(cmd_keygen))
+
+
+def kernel_mode(args: argparse.Namespace) -> bool:
+    """Whether `syn run` uses the deterministic tensor kernels: as asked, else when it writes
+    a receipt (a receipt must hold on every machine)."""
+    kernels = getattr(args, "kernels", None)
+    if kernels is None:
+        return bool(getattr(args, "receipt", None))
+    return kernels == "deterministic"
 
 
 def _guarded(command: Any) -> Any:

@@ -71,6 +71,8 @@ class HostContext:
     memory: memoryview | None = None
     # Per-run state of registered host modules (name -> object), created on first use.
     states: dict[str, Any] | None = None
+    # The run's kernel mode: machine-independent tensor kernels (spec/14-tensors.md).
+    deterministic: bool = False
 
     def state(self, module: str) -> Any:
         """The per-run state object of host module `module` (created by its factory once)."""

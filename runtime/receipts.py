@@ -23,13 +23,17 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-FORMAT = "synapse-receipt/1"
+FORMAT = "synapse-receipt/2"
 
 # Field order in the documentation; the encoding itself sorts keys.
 FIELDS = (
     "format", "runtime", "module_sha256", "input_sha256", "output_sha256", "status", "trap",
-    "fuel_budget", "fuel_used", "arena", "transcript_sha256", "prev", "receipt_sha256",
+    "fuel_budget", "fuel_used", "arena", "output_limit", "time_limit_ms", "stack_limit",
+    "tensor_limit", "kernels", "transcript_sha256", "prev", "receipt_sha256",
 )
+# The kernel modes of the tensor module (spec/14-tensors.md).
+KERNELS_BLAS = "blas"
+KERNELS_DETERMINISTIC = "deterministic"
 SIGNATURE = "signature"
 SIGNATURE_ALG = "ed25519"
 
@@ -111,9 +115,16 @@ def make_receipt(module: bytes, input: bytes, result: Any, *, fuel_budget: int, 
     `arena` is the module's linear memory size in bytes; `prev` the hash of the previous
     receipt when runs are chained; `transcript` the host-call transcript hash (defaults to
     the one the run recorded). `signer`: an Ed25519 private key (`cryptography`) or None.
+    The other limits (output, wall clock, tensor elements) and the kernel mode come from the
+    `RunResult`, which records what the run had.
     """
+    from synapse.runtime import host, tensors
+    from synapse.runtime.sandbox import MAX_WASM_STACK
     if transcript is None:
         transcript = getattr(result, "transcript", None)
+    output_limit = getattr(result, "output_limit", None)
+    tensor_limit = getattr(result, "tensor_limit", None)
+    time_limit = getattr(result, "time_limit", None)
     receipt: dict[str, Any] = {
         "format": FORMAT,
         "runtime": runtime_version(),
@@ -125,6 +136,14 @@ def make_receipt(module: bytes, input: bytes, result: Any, *, fuel_budget: int, 
         "fuel_budget": int(fuel_budget),
         "fuel_used": int(result.fuel_used),
         "arena": int(arena),
+        "output_limit": int(output_limit if output_limit is not None
+                            else host.DEFAULT_OUTPUT_LIMIT),
+        "time_limit_ms": None if time_limit is None else int(round(time_limit * 1000)),
+        "stack_limit": MAX_WASM_STACK,
+        "tensor_limit": int(tensor_limit if tensor_limit is not None
+                            else tensors.current_config().max_elements),
+        "kernels": (KERNELS_DETERMINISTIC if getattr(result, "deterministic_kernels", False)
+                    else KERNELS_BLAS),
         "transcript_sha256": transcript,
         "prev": prev,
     }
@@ -197,17 +216,19 @@ def verify_receipt(receipt: dict[str, Any], module: bytes, input: bytes, *,
     the run determines. Also checked: `receipt_sha256` against the fields, the signature
     (required when `public_key` is given), `output` (bytes the caller holds as the run's
     output) against `output_sha256`, and `prev` against the expected previous hash.
-    Fields no re-execution can reproduce (`prev`; `fuel_budget` above what the run needed)
-    are protected by `receipt_sha256` and the signature.
+    The re-execution gets the receipt's output limit, tensor limit and kernel mode (and no
+    wall-clock limit); a limit that decided a different ending than the receipt's is named.
+    Fields no re-execution can reproduce (`prev`; `fuel_budget` and the other limits above
+    what the run needed) are protected by `receipt_sha256` and the signature.
     """
-    from synapse.runtime.sandbox import Sandbox, SandboxError
+    from synapse.runtime.sandbox import MAX_WASM_STACK, Sandbox, SandboxError
     if not isinstance(receipt, dict):
         raise ReceiptError("a receipt is a JSON object")
     bad: list[str] = []
-    budget = receipt.get("fuel_budget")
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
-        bad.append("fuel_budget")
-        budget = None
+    budget = _positive_int(receipt, "fuel_budget", bad)
+    limits = _run_limits(receipt, bad)
+    if receipt.get("stack_limit") != MAX_WASM_STACK:
+        bad.append("stack_limit")
     expected: dict[str, Any] = {
         "format": FORMAT,
         "runtime": runtime_version(),
@@ -215,16 +236,17 @@ def verify_receipt(receipt: dict[str, Any], module: bytes, input: bytes, *,
         "input_sha256": sha256_hex(bytes(input)),
     }
     box = sandbox if sandbox is not None else Sandbox(time_limit=None)
+    rerun: Any = None
     try:
         loaded = box.load(bytes(module))
-        if budget is not None:
-            result = box.run(loaded, bytes(input), fuel=budget, time_limit=None)
+        if budget is not None and limits is not None:
+            rerun = _rerun(box, loaded, bytes(input), budget, *limits)
             expected.update({
-                "output_sha256": sha256_hex(result.output),
-                "status": result.status,
-                "trap": trap_kind(result),
-                "fuel_used": result.fuel_used,
-                "transcript_sha256": result.transcript,
+                "output_sha256": sha256_hex(rerun.output),
+                "status": rerun.status,
+                "trap": trap_kind(rerun),
+                "fuel_used": rerun.fuel_used,
+                "transcript_sha256": rerun.transcript,
             })
         expected["arena"] = loaded.arena
     except SandboxError:
@@ -232,6 +254,9 @@ def verify_receipt(receipt: dict[str, Any], module: bytes, input: bytes, *,
     for name in FIELDS:
         if name in expected and receipt.get(name, _NO_CHECK) != expected[name]:
             bad.append(name)
+    if rerun is not None and limits is not None:
+        bad.extend(_deciding_limits(receipt, rerun, bad, box, loaded, bytes(input), budget,
+                                    limits))
     if output is not None and receipt.get("output_sha256") != sha256_hex(bytes(output)):
         if "output_sha256" not in bad:
             bad.append("output_sha256")
@@ -248,6 +273,65 @@ def verify_receipt(receipt: dict[str, Any], module: bytes, input: bytes, *,
     extra = sorted(set(receipt) - set(FIELDS) - {SIGNATURE})
     bad.extend(extra)  # an unknown field is an alteration too
     return _ordered(bad)
+
+
+def _positive_int(receipt: dict[str, Any], name: str, bad: list[str]) -> int | None:
+    value = receipt.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        bad.append(name)
+        return None
+    return value
+
+
+def _run_limits(receipt: dict[str, Any], bad: list[str]) -> tuple[int, int, bool] | None:
+    """(output limit, tensor limit, deterministic) to re-execute with; None when malformed."""
+    output_limit = _positive_int(receipt, "output_limit", bad)
+    tensor_limit = _positive_int(receipt, "tensor_limit", bad)
+    time_limit = receipt.get("time_limit_ms")
+    if time_limit is not None and (not isinstance(time_limit, int) or isinstance(time_limit, bool)
+                                   or time_limit <= 0):
+        bad.append("time_limit_ms")
+    kernels = receipt.get("kernels")
+    if kernels not in (KERNELS_BLAS, KERNELS_DETERMINISTIC):
+        bad.append("kernels")
+        return None
+    if output_limit is None or tensor_limit is None:
+        return None
+    return output_limit, tensor_limit, kernels == KERNELS_DETERMINISTIC
+
+
+def _rerun(box: Any, loaded: Any, input: bytes, fuel: int, output_limit: int,
+           tensor_limit: int, deterministic: bool) -> Any:
+    """Re-execute under the receipt's limits and kernel mode, with no wall-clock limit."""
+    import dataclasses
+
+    from synapse.runtime import tensors
+    config = dataclasses.replace(tensors.current_config(), max_elements=tensor_limit)
+    with tensors.host_config(config):
+        return box.run(loaded, input, fuel=fuel, time_limit=None, output_limit=output_limit,
+                       deterministic_kernels=deterministic)
+
+
+_OUTCOME = ("output_sha256", "status", "trap", "fuel_used", "transcript_sha256")
+
+
+def _deciding_limits(receipt: dict[str, Any], rerun: Any, bad: list[str], box: Any,
+                     loaded: Any, input: bytes, fuel: int,
+                     limits: tuple[int, int, bool]) -> list[str]:
+    """The limit fields to blame when the re-execution ended otherwise than the receipt says:
+    a limit whose exhaustion is one of the two endings, and the kernel mode when the other
+    mode reproduces the receipt's transcript."""
+    if not any(name in bad for name in _OUTCOME):
+        return []
+    endings = {receipt.get("trap"), trap_kind(rerun)}
+    blamed = [field for kind, field in (("output", "output_limit"), ("tensor", "tensor_limit"),
+                                        ("time", "time_limit_ms")) if kind in endings]
+    if "transcript_sha256" in bad and receipt.get("transcript_sha256") is not None:
+        output_limit, tensor_limit, deterministic = limits
+        other = _rerun(box, loaded, input, fuel, output_limit, tensor_limit, not deterministic)
+        if other.transcript == receipt.get("transcript_sha256"):
+            blamed.append("kernels")
+    return blamed
 
 
 def verify_chain(receipts: Iterable[dict[str, Any]]) -> list[str]:

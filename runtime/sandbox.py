@@ -114,6 +114,13 @@ class RunResult:
     trap_kind: str | None = None
     # Digest of the host-call transcript (tensor calls) when the program used such imports.
     transcript: str | None = None
+    # The limits and mode the run had (receipts record them): output bytes, wall-clock
+    # seconds (None: none), the kernel mode, and the tensor module's live-element limit
+    # (None when the run made no tensor call).
+    output_limit: int | None = None
+    time_limit: float | None = None
+    deterministic_kernels: bool = False
+    tensor_limit: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -436,7 +443,8 @@ class Sandbox:
     def __init__(self, *, cache_dir: str | os.PathLike[str] | None | bool = True,
                  output_limit: int = DEFAULT_OUTPUT_LIMIT,
                  time_limit: float | None = DEFAULT_TIME_LIMIT,
-                 reuse: bool = True, verify_wipe: bool = False) -> None:
+                 reuse: bool = True, verify_wipe: bool = False,
+                 deterministic_kernels: bool = False) -> None:
         self.engine = shared_engine()
         if cache_dir is True:
             self.cache_dir = default_cache_dir()
@@ -448,6 +456,8 @@ class Sandbox:
         self.time_limit = time_limit
         self.reuse = reuse
         self.verify_wipe = verify_wipe
+        # The kernel mode of runs that do not choose one (spec/14-tensors.md).
+        self.deterministic_kernels = deterministic_kernels
         self.compiled = 0
         self.memory_hits = 0
         self.disk_hits = 0
@@ -601,12 +611,16 @@ class Sandbox:
 
     def run(self, wasm: bytes | LoadedModule, input: bytes = b"", *, fuel: int = DEFAULT_FUEL,
             output_limit: int | None = None,
-            time_limit: float | None | _Unset = _UNSET) -> RunResult:
+            time_limit: float | None | _Unset = _UNSET,
+            deterministic_kernels: bool | None = None) -> RunResult:
         """Run `main` once from the module's pristine state. Raises `SandboxError` only for
-        unusable modules. `time_limit` (seconds, None for none) overrides the sandbox's."""
+        unusable modules. `time_limit` (seconds, None for none) and `deterministic_kernels`
+        override the sandbox's."""
         loaded = wasm if isinstance(wasm, LoadedModule) else self.load(wasm)
         ctx = HostContext(input=bytes(input),
-                          output_limit=self.output_limit if output_limit is None else output_limit)
+                          output_limit=self.output_limit if output_limit is None else output_limit,
+                          deterministic=self.deterministic_kernels if deterministic_kernels is None
+                          else deterministic_kernels)
         limit = self.time_limit if time_limit is _UNSET else time_limit
         if (self.reuse and loaded.wipe_globals is not None and loaded.arena <= WARM_MAX_ARENA
                 and fuel > (loaded.instantiate_fuel or 0)):
@@ -762,9 +776,17 @@ class LiveInstance:
             initial = ffi.wasmtime_val_t()
             ffi.wasmtime_global_get(self.context, ctypes.byref(glob), ctypes.byref(initial))
             self.globals.append((glob, initial))
-        self._global_args = [(ctypes.addressof(g), ctypes.addressof(v)) for g, v in self.globals]
+        self._global_args = [(_vp(ctypes.addressof(g)), _vp(ctypes.addressof(v)))
+                             for g, v in self.globals]
+        # The per-run C calls take these ready-made ctypes objects (see `_untyped`).
+        self._context_arg = _vp(self._context)
+        self._main_arg = _vp(self._main)
+        self._trap_arg = _vp(self._trap_at)
+        self._fuel_arg = _vp(self._fuel_at)
         self._head: memoryview | None = None   # the image part of memory, set on first wipe
         self._tail_at = self._tail_size = 0
+        self._tail_arg = _vp(0)
+        self._tail_size_arg = ctypes.c_size_t(0)
         self.usable = True
 
     def _slice_views(self) -> None:
@@ -772,16 +794,19 @@ class LiveInstance:
         self._head = self.view[:len(image)]
         self._tail_at = self.base + len(image)
         self._tail_size = self.loaded.arena - len(image)
+        self._tail_arg = _vp(self._tail_at)
+        self._tail_size_arg = ctypes.c_size_t(self._tail_size)
 
     def prepare(self, fuel: int, deadline: int) -> None:
-        error = _set_fuel(self._context, fuel)
+        error = _set_fuel_u(self._context_arg, _u64(fuel))
         if error:
             raise _error_from(error)
-        _set_deadline(self._context, deadline)
+        _set_deadline_u(self._context_arg, _u64(deadline))
 
     def call_main(self) -> Outcome:
         """Call `main`; as `_call_main`, through the prepared arguments."""
-        error = _func_call(self._context, self._main, None, 0, None, 0, self._trap_at)
+        error = _func_call_u(self._context_arg, self._main_arg, None, _ZERO, None, _ZERO,
+                             self._trap_arg)
         host_exc = _take_host_exception()
         trap = self._trap.value
         if not error and not trap:
@@ -792,7 +817,7 @@ class LiveInstance:
             ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)) if trap else None, host_exc)
 
     def fuel_left(self) -> int:
-        error = _get_fuel(self._context, self._fuel_at)
+        error = _get_fuel_u(self._context_arg, self._fuel_arg)
         if error:
             raise _error_from(error)
         return self._fuel.value
@@ -805,7 +830,8 @@ class LiveInstance:
             raise SandboxError("this instance was closed or its last run did not finish")
         sandbox = self.sandbox
         ctx = HostContext(input=bytes(input), output_limit=sandbox.output_limit
-                          if output_limit is None else output_limit)
+                          if output_limit is None else output_limit,
+                          deterministic=sandbox.deterministic_kernels)
         limit = sandbox.time_limit if isinstance(time_limit, _Unset) else time_limit
         sandbox.reused_instances += 1
         return sandbox._run_live(self, ctx, fuel, limit)
@@ -829,10 +855,10 @@ class LiveInstance:
         # The image by a memoryview copy (no ctypes call), the zeros by memset (no source to
         # read: it beat copying from a zero buffer by ~15% for 64 KiB).
         self._head[:] = self.loaded.image
-        _memset(self._tail_at, 0, self._tail_size)
-        context = self._context
+        _memset_u(self._tail_arg, _ZERO_INT, self._tail_size_arg)
+        context = self._context_arg
         for glob, initial in self._global_args:
-            error = _global_set(context, glob, initial)
+            error = _global_set_u(context, glob, initial)
             if error:
                 raise _error_from(error)
         if self.sandbox.verify_wipe:
@@ -865,15 +891,23 @@ def _val_bits(value: Any) -> bytes:
 def _finish(ctx: HostContext, trap: wasmtime.Trap | None, host_exc: BaseException | None,
             frames: list[str], budget: int, fuel_used: int, limit: float | None) -> RunResult:
     """The RunResult of a finished call; ends the run's host-module states."""
-    transcript = None
+    transcript = tensor_limit = None
     if ctx.states:
         transcript = ctx.transcript_hash()
+        tensor_state = ctx.states.get("tensor")
+        if tensor_state is not None:
+            tensor_limit = tensor_state.config.max_elements
         ctx.close_states()
     output = bytes(ctx.output)
     if trap is None and host_exc is None:
-        return RunResult("ok", output, None, None, None, fuel_used, [], None, transcript)
-    result = _classify(trap, host_exc, frames, output, budget, fuel_used, limit)
-    result.transcript = transcript
+        result = RunResult("ok", output, None, None, None, fuel_used, [], None, transcript)
+    else:
+        result = _classify(trap, host_exc, frames, output, budget, fuel_used, limit)
+        result.transcript = transcript
+    result.output_limit = ctx.output_limit
+    result.time_limit = limit
+    result.deterministic_kernels = ctx.deterministic
+    result.tensor_limit = tensor_limit
     return result
 
 
@@ -962,6 +996,27 @@ _global_set = _raw("wasmtime_global_set", _ptr, _ptr, _ptr, _ptr)
 _memset = ctypes.memset
 
 
+def _untyped(library: Any, name: str, restype: Any) -> Any:
+    """A prototype with no argtypes, called with ready-made ctypes objects only: ctypes then
+    skips converting and checking each argument (~0.5 us of ~1 us per call). Every argument
+    must be a ctypes instance of the C parameter's exact width (or None for NULL)."""
+    function = library[name]
+    function.restype = restype
+    function.argtypes = None
+    return function
+
+
+_vp = ctypes.c_void_p
+_ZERO = ctypes.c_size_t(0)
+_ZERO_INT = ctypes.c_int(0)
+_set_fuel_u = _untyped(ffi.dll, "wasmtime_context_set_fuel", _ptr)
+_get_fuel_u = _untyped(ffi.dll, "wasmtime_context_get_fuel", _ptr)
+_set_deadline_u = _untyped(ffi.dll, "wasmtime_context_set_epoch_deadline", None)
+_func_call_u = _untyped(ffi.dll, "wasmtime_func_call", _ptr)
+_global_set_u = _untyped(ffi.dll, "wasmtime_global_set", _ptr)
+_memset_u = _untyped(ctypes.CDLL(None), "memset", None)
+
+
 def _error_from(address: int) -> wasmtime.WasmtimeError:
     return wasmtime.WasmtimeError._from_ptr(
         ctypes.cast(address, ctypes.POINTER(ffi.wasmtime_error_t)))
@@ -1038,6 +1093,8 @@ def default_sandbox() -> Sandbox:
 
 
 def run_module(wasm: bytes, input: bytes = b"", *, fuel: int = DEFAULT_FUEL,
-               output_limit: int | None = None) -> RunResult:
+               output_limit: int | None = None,
+               deterministic_kernels: bool | None = None) -> RunResult:
     """Run a module's `main` once with the given input and fuel budget."""
-    return default_sandbox().run(wasm, input, fuel=fuel, output_limit=output_limit)
+    return default_sandbox().run(wasm, input, fuel=fuel, output_limit=output_limit,
+                                 deterministic_kernels=deterministic_kernels)

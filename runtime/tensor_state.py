@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from synapse.runtime import tensor_data
-from synapse.runtime.autograd import RULES, Tape, Tensor
+from synapse.runtime.autograd import DETERMINISTIC_RULES, RULES, Tape, Tensor
+from synapse.runtime.det_kernels import canonical_nan
 from synapse.runtime.host import HostContext, format_f32
 from synapse.runtime.tensors import TensorConfig, TensorError
 
@@ -89,6 +90,12 @@ class TensorState:
         # The host-call transcript, for receipts: every call's name and arguments, and the
         # shape, dtype and bytes of every tensor it created, in order.
         self._transcript = hashlib.sha256()
+        # The kernel mode (the sandbox's `deterministic_kernels`): which rule table runs, and
+        # the first entry of the transcript, so the two modes never share a transcript.
+        self.deterministic = bool(getattr(ctx, "deterministic", False))
+        self.rules = DETERMINISTIC_RULES if self.deterministic else RULES
+        if self.deterministic:
+            self._transcript.update(b"Mdeterministic;")
 
     def record_call(self, name: str, args: tuple[Any, ...]) -> None:
         self._transcript.update(f"C{name}{args!r};".encode())
@@ -121,6 +128,8 @@ class TensorState:
         if self.elements + size > self.config.max_elements:
             raise TensorError(self._too_large(size))
         self.elements += size
+        if self.deterministic:  # NaN payloads and signs differ between CPUs: one NaN
+            tensor.value = canonical_nan(tensor.value)
         value = tensor.value
         self._transcript.update(f"T{value.shape}{value.dtype};".encode())
         self._transcript.update(np.ascontiguousarray(value).tobytes())
@@ -167,7 +176,7 @@ class TensorState:
         return axis % rank
 
     def _apply(self, name: str, inputs: tuple[Tensor, ...], *consts: Any) -> int:
-        return self._add(self.tape.apply(RULES[name], inputs, consts))
+        return self._add(self.tape.apply(self.rules[name], inputs, consts))
 
     def _broadcast_shape(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         try:
@@ -578,7 +587,8 @@ class TensorState:
         return len(values)
 
     def ckpt_load(self) -> int:
-        path = self.config.checkpoint
+        # Fine-tuning reads one file (`init`) and writes another (`checkpoint`).
+        path = self.config.init or self.config.checkpoint
         if path is None:
             return 0
         try:

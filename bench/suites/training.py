@@ -16,7 +16,8 @@ Figures: median step milliseconds of each and the ratios `train_step_ratio_vs_nu
 `train_step_ratio_vs_torch` (`.syn` time / other time); `ffi_call_us_median`, the cost of one
 host call (`tensor.rank`, a handle lookup) measured from a loop against the same loop without
 the call; `host_calls_per_step`; and `charlm_loss_after_bench_steps`, the `.syn` run's loss at
-its last step.
+its last step; `train_step_ratio_deterministic_vs_blas`, the `.syn` step time with the
+deterministic kernels (spec/14-tensors.md) over the default kernels' (at most 8 steps).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _compile(path_or_text: Path | str) -> bytes:
 
 # -- the .syn run ------------------------------------------------------------------------------
 
-def run_syn(steps: int) -> tuple[list[float], Any]:
+def run_syn(steps: int, deterministic: bool = False) -> tuple[list[float], Any]:
     from synapse.runtime import tensors
     from synapse.runtime.sandbox import Sandbox
     from synapse.runtime.tensor_state import Recorder
@@ -62,7 +63,8 @@ def run_syn(steps: int) -> tuple[list[float], Any]:
                                   on_progress=lambda *_: stamps.append(time.perf_counter()))
     wasm = _compile(PROGRAM)
     with tensors.host_config(config):
-        result = Sandbox(time_limit=None).run(wasm, str(steps).encode())
+        result = Sandbox(time_limit=None, deterministic_kernels=deterministic).run(
+            wasm, str(steps).encode())
     if result.status != "ok":
         raise BenchFailure(f"training program failed: {result.message}")
     return list(np.diff(stamps)), recorder
@@ -302,4 +304,11 @@ def run(quick: bool) -> Figures:
         "host_calls_per_step": round(recorder.calls / max(steps, 1)),
         "train_params": int(sum(v.size for v in recorder.final_params.values())),
         "charlm_loss_after_bench_steps": syn_losses[-1],
+        "train_step_ratio_deterministic_vs_blas": deterministic_ratio(steps, syn_times),
     }
+
+
+def deterministic_ratio(steps: int, blas_times: list[float]) -> float:
+    """Median step time with the deterministic kernels over the default (BLAS) kernels'."""
+    det_times, _ = run_syn(min(steps, 8), deterministic=True)
+    return median(det_times[1:]) / median(blas_times[1:])

@@ -72,7 +72,7 @@ def test_canonical_json_refuses_ambiguous_values(bad: dict) -> None:
 def test_fields_of_a_receipt(sandbox: Sandbox) -> None:
     receipt = receipt_of(sandbox)
     assert list(receipt) == list(FIELDS)
-    assert receipt["format"] == "synapse-receipt/1"
+    assert receipt["format"] == "synapse-receipt/2"
     assert receipt["module_sha256"] == hashlib.sha256(PROGRAM).hexdigest()
     assert receipt["input_sha256"] == hashlib.sha256(INPUT).hexdigest()
     assert receipt["output_sha256"] == hashlib.sha256(b"sum=9.0").hexdigest()
@@ -349,3 +349,91 @@ def test_cli_chain_and_signature(tmp_path: Path) -> None:
     assert other.returncode == 1 and other.stdout.strip() == "receipt invalid: prev"
     missing = syn("receipt", "verify", "nope.json", cwd=tmp_path)
     assert missing.returncode == 2 and "nope.json" in missing.stderr
+
+
+# -- the limits and the kernel mode ------------------------------------------------------------
+
+FLOOD = wasmtime.wat2wasm("""(module
+  (import "syn" "write" (func $write (param i32 i32)))
+  (memory (export "memory") 1 1)
+  (func (export "main") (loop $l (call $write (i32.const 0) (i32.const 100)) (br $l))))""")
+
+
+def test_receipts_record_the_limits_and_the_kernel_mode(sandbox: Sandbox) -> None:
+    from synapse.runtime.sandbox import MAX_WASM_STACK
+    result = Sandbox(cache_dir=False, output_limit=1000, time_limit=2.5,
+                     deterministic_kernels=True).run(PROGRAM, INPUT)
+    receipt = make_receipt(PROGRAM, INPUT, result, fuel_budget=DEFAULT_FUEL, arena=65536)
+    assert receipt["output_limit"] == 1000 and receipt["time_limit_ms"] == 2500
+    assert receipt["stack_limit"] == MAX_WASM_STACK and receipt["kernels"] == "deterministic"
+    assert receipt["tensor_limit"] == 1 << 28
+    assert verify_receipt(receipt, PROGRAM, INPUT) == []
+    plain = receipt_of(Sandbox(cache_dir=False, time_limit=None))
+    assert plain["kernels"] == "blas" and plain["time_limit_ms"] is None
+
+
+def test_the_output_limit_decides_where_a_flood_stops() -> None:
+    result = Sandbox(cache_dir=False, output_limit=1000).run(FLOOD, b"", fuel=10_000_000)
+    assert (result.status, result.exhausted, len(result.output)) == ("exhausted", "output", 1000)
+    receipt = make_receipt(FLOOD, b"", result, fuel_budget=10_000_000, arena=65536)
+    # The verifier's own sandbox has the default (16 MiB) limit: the receipt's limit rules.
+    assert verify_receipt(receipt, FLOOD, b"") == []
+    for limit in (500, 5000):
+        forged = dict(receipt, output_limit=limit)
+        forged["receipt_sha256"] = receipt_hash(forged)
+        bad = verify_receipt(forged, FLOOD, b"")
+        assert "output_limit" in bad and "output_sha256" in bad, bad
+
+
+@pytest.mark.parametrize("field, value", [
+    ("output_limit", 0), ("output_limit", "16"), ("tensor_limit", -1), ("time_limit_ms", 1.5),
+    ("time_limit_ms", True), ("stack_limit", 1 << 30), ("kernels", "fast"),
+])
+def test_malformed_or_foreign_limits_are_named(sandbox: Sandbox, field: str, value: Any) -> None:
+    forged = dict(receipt_of(sandbox), **{field: value})
+    if not isinstance(value, float):
+        forged["receipt_sha256"] = receipt_hash(forged)
+        assert field in verify_receipt(forged, PROGRAM, INPUT)
+
+
+TENSOR_PROGRAM = """import tensor;
+
+fn main() {
+    let a = tensor.randn2(0.5, 8, 8);
+    let b = tensor.matmul(tensor.exp(a), a);
+    println(tensor.item(tensor.sum(tensor.sum(b, 1, false), 0, false)));
+}
+"""
+
+
+def test_verify_reexecutes_in_the_recorded_kernel_mode() -> None:
+    from synapse.compiler.driver import compile_source
+    compiled = compile_source(TENSOR_PROGRAM, filename="main.syn")
+    assert compiled.ok, compiled.diagnostics
+    wasm = compiled.wasm
+    box = Sandbox(cache_dir=False, time_limit=None)
+    det = box.run(wasm, b"", deterministic_kernels=True)
+    blas = box.run(wasm, b"")
+    assert det.status == blas.status == "ok" and det.transcript != blas.transcript
+    receipt = make_receipt(wasm, b"", det, fuel_budget=DEFAULT_FUEL, arena=65536)
+    assert receipt["kernels"] == "deterministic"
+    assert verify_receipt(receipt, wasm, b"", sandbox=box) == []   # box's own default: blas
+    forged = dict(receipt, kernels="blas")
+    forged["receipt_sha256"] = receipt_hash(forged)
+    bad = verify_receipt(forged, wasm, b"", sandbox=box)
+    assert "kernels" in bad and "transcript_sha256" in bad, bad
+
+
+def test_tensor_limit_is_reexecuted() -> None:
+    from synapse.compiler.driver import compile_source
+    from synapse.runtime import tensors
+    wasm = compile_source(TENSOR_PROGRAM, filename="main.syn").wasm
+    with tensors.host_config(tensors.TensorConfig(max_elements=100)):
+        result = Sandbox(cache_dir=False).run(wasm, b"")
+    assert (result.status, result.trap_kind, result.tensor_limit) == ("trap", "tensor", 100)
+    receipt = make_receipt(wasm, b"", result, fuel_budget=DEFAULT_FUEL, arena=65536)
+    assert receipt["tensor_limit"] == 100
+    assert verify_receipt(receipt, wasm, b"") == []
+    forged = dict(receipt, tensor_limit=1000)
+    forged["receipt_sha256"] = receipt_hash(forged)
+    assert "tensor_limit" in verify_receipt(forged, wasm, b"")
