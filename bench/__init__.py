@@ -17,6 +17,7 @@ SUITES: dict[str, str] = {
     "gateway": "bench.suites.gateway:run",
     "verify": "bench.suites.verify:run",
     "bounds": "bench.suites.bounds:run",
+    "bootstrap": "bench.bootstrap:run",
 }
 
 ALIASES: frozenset[str] = frozenset({"kernels_cpython"})

@@ -154,7 +154,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         wasm = result.wasm
     from synapse.runtime.sandbox import DEFAULT_FUEL, SandboxError, run_module
     try:
-        run = run_module(wasm, data, fuel=args.fuel or DEFAULT_FUEL)
+        from synapse.runtime.cli_receipt import kernel_mode
+        run = run_module(wasm, data, fuel=args.fuel or DEFAULT_FUEL,
+                         deterministic_kernels=kernel_mode(args))
     except SandboxError as err:
         _err(f"syn: error: module refused: {err}")
         return EXIT_COMPILE
@@ -309,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_commands(sub)
     from synapse.runtime.cli_prove import add_commands as add_prove_commands
     add_prove_commands(sub)
+    from synapse.runtime.cli_bootstrap import add_commands as add_bootstrap_commands
+    add_bootstrap_commands(sub)
     return parser
 
 
