@@ -3,7 +3,9 @@
 Both compile FILE and run it in the sandbox like `syn run`, with no wall-clock limit, and tell
 the tensor host module (`runtime/tensors.py`) what the program may not choose itself: the
 corpus (`--corpus`, default: the project's .syn sources) and the checkpoint file
-(`--checkpoint`, default `checkpoints/charlm.safetensors`). `syn train` draws a progress bar
+(`--checkpoint`, default `checkpoints/charlm.safetensors`); `syn train --init BASE` makes
+`tensor.ckpt_load` read BASE instead, so a program fine-tunes BASE and saves the result to the
+checkpoint without overwriting BASE. `syn train` draws a progress bar
 from the program's `tensor.progress` reports (step, loss, tokens/s, ETA) on standard error,
 and afterwards writes the loss curve as a PNG (`--plot`, default beside the checkpoint).
 `--steps` / `--chars` become the program's input.
@@ -90,7 +92,8 @@ def _run(args: argparse.Namespace, program_input: bytes, bar: ProgressBar | None
         return cli.EXIT_COMPILE
     config = tensors.TensorConfig(corpus=Path(args.corpus) if args.corpus else None,
                                   checkpoint=Path(args.checkpoint), on_progress=bar,
-                                  seed=args.seed)
+                                  seed=args.seed,
+                                  init=Path(args.init) if getattr(args, "init", None) else None)
     try:
         with tensors.host_config(config):
             run = Sandbox(time_limit=None).run(result.wasm, program_input,
@@ -112,6 +115,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from synapse.runtime import cli
     if args.corpus and not Path(args.corpus).is_file():
         raise cli.UsageError(f"cannot read corpus {args.corpus}: no such file")
+    if args.init and not Path(args.init).is_file():
+        raise cli.UsageError(f"cannot read initial checkpoint {args.init}: no such file")
     bar = ProgressBar(enabled=not args.no_bar)
     program_input = str(args.steps).encode() if args.steps is not None else b""
     status = _run(args, program_input, bar)
@@ -157,6 +162,9 @@ def add_commands(sub: Any) -> None:
                            description="Run a training program (e.g. examples/train_charlm.syn).")
     _common(train)
     train.add_argument("--steps", type=int, metavar="N", help="training steps (program input)")
+    train.add_argument("--init", metavar="CKPT",
+                       help="checkpoint that tensor.ckpt_load reads (fine-tuning); "
+                            "tensor.ckpt_save still writes --checkpoint")
     train.add_argument("--plot", metavar="PNG",
                        help="loss-curve image (default: beside the checkpoint; 'none' for none)")
     train.add_argument("--no-bar", action="store_true", help="no progress bar")

@@ -43,6 +43,7 @@ class TensorConfig:
 
     corpus: Path | None = None            # text the data loader reads; None: the .syn sources
     checkpoint: Path | None = None        # file ckpt_save writes and ckpt_load reads
+    init: Path | None = None              # when set, the file ckpt_load reads (fine-tuning)
     on_progress: Callable[[int, int, float, int], None] | None = None  # step, total, loss, tokens
     recorder: Any = None                  # a tensor_state.Recorder, for tests
     max_elements: int = DEFAULT_MAX_ELEMENTS
