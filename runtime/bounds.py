@@ -308,12 +308,7 @@ def prove_layernorm_cap(n: int) -> Proof:
                z3.Not(width * d0 * d0
                       <= (width - 1) * (d0 * d0 + q) + width * (width - 1) * eps)),  # claim
     ]
-    proved = True
-    for obligation in obligations:
-        solver = z3.Solver()
-        solver.set("rlimit", 5_000_000)
-        solver.add(obligation)
-        proved = proved and solver.check() == z3.unsat
+    proved = _all_unsat(obligations, 5_000_000)
     return Proof(f"layer norm |x̂ᵢ| ≤ √(n−1) for every width n ≥ 2 (used at n = {n}; "
                  "induction: base, step and claim proved)", proved and n >= 2,
                  (time.perf_counter() - start) * 1000)
@@ -329,15 +324,21 @@ def prove_cauchy_schwarz() -> Proof:
         z3.And(a_sum >= 0, q >= 0, s * s <= a_sum * q,
                z3.Not((s + a * x) * (s + a * x) <= (a_sum + a * a) * (q + x * x))),
     ]
-    proved = True
-    for obligation in obligations:
-        solver = z3.Solver()
-        solver.set("rlimit", 20_000_000)
-        solver.add(obligation)
-        proved = proved and solver.check() == z3.unsat
+    proved = _all_unsat(obligations, 20_000_000)
     return Proof("Cauchy-Schwarz for any number of terms (induction: base and step proved), "
                  "which bounds a linear map of layer-norm outputs", proved,
                  (time.perf_counter() - start) * 1000)
+
+
+def _all_unsat(obligations: list[Any], rlimit: int) -> bool:
+    """True when Z3 refutes every obligation (each the negation of a claim) within rlimit."""
+    for obligation in obligations:
+        solver = z3.Solver()
+        solver.set("rlimit", rlimit)
+        solver.add(obligation)
+        if solver.check() != z3.unsat:
+            return False
+    return True
 
 
 def _rational(x: float) -> Any:

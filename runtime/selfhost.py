@@ -34,6 +34,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Iterator
 
+from synapse.runtime import wasm_diff
+
 ROOT = Path(__file__).resolve().parent.parent
 STDLIB_DIR = ROOT / "stdlib"
 PRELUDE_PATH = ROOT / "compiler" / "prelude.syn"
@@ -361,69 +363,13 @@ def bootstrap_bundle(stage1: bytes | None = None) -> bytes:
 
 def first_difference(a: bytes, b: bytes) -> str:
     """Where two modules first differ: the offset and the section/function holding it."""
-    try:
-        from synapse.runtime import wasm_diff
-    except ImportError:
-        wasm_diff = None
-    if wasm_diff is not None and hasattr(wasm_diff, "first_difference"):
-        found = wasm_diff.first_difference(a, b)
-        if found is None:
-            return "identical"
-        return found.describe() if hasattr(found, "describe") else str(found)
-    return _first_difference_plain(a, b)
-
-
-_SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
-                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
-                  12: "data count"}
+    found = wasm_diff.first_difference(a, b)
+    return "identical" if found is None else found.describe()
 
 
 def first_differing_offset(a: bytes, b: bytes) -> int | None:
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            return i
-    return None if len(a) == len(b) else min(len(a), len(b))
-
-
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _first_difference_plain(a: bytes, b: bytes) -> str:
-    """A stand-in for runtime/wasm_diff.py: offset, section and code-section body number."""
-    offset = first_differing_offset(a, b)
-    if offset is None:
-        return "identical"
-    where = "header"
-    try:
-        pos = 8
-        while pos < len(a):
-            section = a[pos]
-            size, body = _uleb(a, pos + 1)
-            if pos <= offset < body + size:
-                where = f"{_SECTION_NAMES.get(section, str(section))} section"
-                if section == 10 and offset >= body:
-                    count, p = _uleb(a, body)
-                    for k in range(count):
-                        fsize, fbody = _uleb(a, p)
-                        if offset < fbody + fsize:
-                            where += f", function body {k}"
-                            break
-                        p = fbody + fsize
-                break
-            pos = body + size
-        else:
-            where = "past the end"
-    except IndexError:
-        where = "malformed module"
-    return f"offset {offset} ({where}); sizes {len(a)} vs {len(b)}"
+    found = wasm_diff.first_difference(a, b)
+    return None if found is None else found.offset
 
 
 # -- the stages ------------------------------------------------------------------------------

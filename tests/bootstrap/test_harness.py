@@ -223,7 +223,7 @@ def test_accept_versus_reject_is_a_mismatch() -> None:
     assert not made.identical and "self-hosted accepts" in made.detail
 
 
-def test_plain_difference_names_the_section_and_function_body() -> None:
+def test_difference_names_the_section_and_function() -> None:
     from synapse.compiler.driver import compile_source
     source = "fn f() -> i32 {\n    1\n}\n\nfn main() {\n    println(f());\n}\n"
     a = compile_source(source).wasm
@@ -231,8 +231,9 @@ def test_plain_difference_names_the_section_and_function_body() -> None:
     assert a is not None and b is not None
     offset = selfhost.first_differing_offset(a, b)
     assert offset is not None and a[offset] != b[offset] and a[:offset] == b[:offset]
-    assert "code section, function body" in selfhost._first_difference_plain(a, b)
-    assert selfhost._first_difference_plain(a, a) == "identical"
+    assert "code section, function" in selfhost.first_difference(a, b)
+    assert "main.f" in selfhost.first_difference(a, b)
+    assert selfhost.first_difference(a, a) == "identical"
     assert selfhost.first_differing_offset(a, a + b"x") == len(a)
 
 
