@@ -5,6 +5,8 @@ Modules are hand-written WAT, so these tests need nothing from the compiler.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import wasmtime
 
@@ -333,3 +335,61 @@ def test_run_module_default_sandbox(monkeypatch, tmp_path) -> None:  # type: ign
 def test_cache_dir_env_off(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("SYN_CACHE_DIR", "off")
     assert Sandbox().cache_dir is None
+
+
+# -- kept instances: what each run gets afresh ---------------------------------------------------
+
+# Echoes its input after its length; with input "spin" loops forever, with "long" runs a loop of
+# 2**27 iterations (a few hundred ms, well inside the default fuel budget).
+PER_RUN = module("""(func $main (local $i i32)
+    (call $input_read (i32.const 1024))
+    (call $write_i64 (i64.extend_i32_s (call $input_len)))
+    (call $write (i32.const 1024) (call $input_len))
+    (if (i32.eq (i32.load (i32.const 1024)) (i32.const 0x6e697073))   ;; "spin"
+      (then (loop $l (br $l))))
+    (if (i32.eq (i32.load (i32.const 1024)) (i32.const 0x676e6f6c))   ;; "long"
+      (then (loop $l
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 0x8000000)))))))""")
+
+
+def test_kept_instance_takes_each_runs_input_and_limits() -> None:
+    # One kept instance serves every run below; input, output and the output cap are the run's
+    # own, whatever the run before had.
+    sb = Sandbox(cache_dir=False, verify_wipe=True)
+    assert sb.run(PER_RUN, b"abc").output == b"3abc"
+    assert sb.run(PER_RUN, bytearray(b"xy")).output == b"2xy"
+    assert sb.run(PER_RUN).output == b"0"
+    capped = sb.run(PER_RUN, b"abcdef", output_limit=3)
+    assert (capped.status, capped.exhausted, capped.output) == ("exhausted", "output", b"6ab")
+    assert capped.output_limit == 3
+    again = sb.run(PER_RUN, b"abcdef")
+    assert (again.status, again.output, again.output_limit) == ("ok", b"6abcdef", sb.output_limit)
+    assert (sb.fresh_instances, sb.reused_instances) == (1, 4)
+
+
+def test_time_limit_holds_on_a_kept_instance() -> None:
+    # Quick runs arm the kept instance's deadline; a run that spins right after them, or after
+    # a pause as long as half the limit, still gets its whole limit, and little more.
+    sb = Sandbox(cache_dir=False, time_limit=0.2)
+    live = sb.hold(PER_RUN)
+    for pause in (0.0, 0.1):
+        for _ in range(100):
+            assert live.run(b"").status == "ok"
+        time.sleep(pause)
+        start = time.perf_counter()
+        spun = live.run(b"spin")
+        elapsed = time.perf_counter() - start
+        assert (spun.status, spun.exhausted, spun.time_limit) == ("exhausted", "time", 0.2)
+        assert 0.2 <= elapsed < 1.5
+
+
+def test_kept_instance_deadline_follows_the_limit() -> None:
+    # A deadline armed for a short limit must not cut short the next run, which has none.
+    sb = Sandbox(cache_dir=False)
+    live = sb.hold(PER_RUN)
+    assert live.run(b"", time_limit=0.01).status == "ok"
+    start = time.perf_counter()
+    result = live.run(b"long", time_limit=None)
+    assert result.status == "ok", result.message
+    assert time.perf_counter() - start > 0.03  # longer than the short limit's deadline
