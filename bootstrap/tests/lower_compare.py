@@ -1,12 +1,13 @@
-"""Compare bootstrap/lower.syn with compiler/lower.py on the same typed IR.
+"""Compare bootstrap/lower*.syn with compiler/lower.py on the same typed IR.
 
-Until bootstrap/check.syn can produce IR from source, the IR comes from the reference checker:
-this script checks a `.syn` program with compiler/check.py, writes the `ir.Program` out as a
-token stream (`serialize`), and runs bootstrap/tests/lower_driver.syn (built by the reference
-compiler beside lower.syn, ir.syn, wasm.syn and diagnostics.syn) on it. The driver reads the IR
-back, lowers it with `lower.lower_program`, encodes it with wasm.syn and prints the bytes; they
-must equal compiler/lower.py + compiler/wasm.py's. On a difference, the instruction lists of the
-first differing function are printed side by side (mode `dump`).
+The IR comes from the reference checker, so that lowering is tested apart from check.syn: this
+script checks a `.syn` program with compiler/check.py, writes the `ir.Program` out as a token
+stream (`serialize`), and runs bootstrap/tests/lower_driver.syn (built by the reference
+compiler beside lower*.syn, ir.syn, wasm.syn and diagnostics.syn) on it. The driver reads the
+IR back, lowers it with `lower.lower_program`, encodes it with wasm.syn and prints the bytes;
+they must equal compiler/lower.py + compiler/wasm.py's (or, for a program whose static data
+does not fit its arena, the same E0009 diagnostic). On a difference, the instruction lists of
+the first differing function are printed side by side (mode `dump`).
 
 Usage: python bootstrap/tests/lower_compare.py [--lib] FILE.syn... (or `--all DIR` for every
 program under DIR); `--lib` checks them as libraries, with every function exported. Exit status 0

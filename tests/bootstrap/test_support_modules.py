@@ -278,7 +278,7 @@ def test_builtins_error_type_and_poison() -> None:
     assert str(py_builtins.poison(SPAN).type) == "<error>"
     src = DRIVER.parent.parent / "builtins.syn"
     text = src.read_text()
-    assert 'ir.prim("<error>")' in text and "ir.ExprKind.Unit" in text
+    assert 'ir.prim(ir.ERROR)' in text and "ir.ExprKind.Unit" in text
 
 
 # --- fold: wrap and round_f32 ---------------------------------------------------------------
