@@ -16,6 +16,7 @@ worst "offset N".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 HEADER_SIZE = 8   # b"\0asm" and the version
 
@@ -288,54 +289,62 @@ def _function_label(names_from: bytes, idx: int) -> str | None:
         return None
 
 
-def _locate_in_code(data: bytes, names_from: bytes, sections: list[_Section],
-                    section: _Section, offset: int, ended: str | None) -> Difference:
-    label = section.label
-    imported = _imported_funcs(data, sections)
+def _locate_per_function(data: bytes, names_from: bytes, sections: list[_Section],
+                         section: _Section, offset: int, ended: str | None,
+                         entry: Callable[[_Reader, int, int | None], Difference | None]
+                         ) -> Difference:
+    """Walk a vector with one entry per defined function (the function and code sections);
+    `entry(reader, i, imported)` reads entry i and says whether `offset` falls in it."""
     r = _Reader(data, section.payload, section.end)
     try:
         count = r.uleb()
         if offset < r.pos:
-            return Difference(offset, label, detail="function count", ended=ended)
+            return Difference(offset, section.label, detail="function count", ended=ended)
+        imported = _imported_funcs(data, sections)
         for i in range(count):
-            size = r.uleb()
-            body = r.pos
-            if offset < body + size:
-                if imported is None:
-                    return Difference(offset, label, detail=f"body {i}", ended=ended)
-                idx = imported + i
-                name = _function_label(names_from, idx)
-                if offset < body:
-                    return Difference(offset, label, idx, name, detail="its size",
-                                      ended=ended)
-                return Difference(offset, label, idx, name, body_offset=offset - body,
-                                  ended=ended)
-            r.skip(size)
+            found = entry(r, i, imported)
+            if found is not None:
+                return found
     except _Malformed:
         pass
-    return Difference(offset, label, ended=ended)
+    return Difference(offset, section.label, ended=ended)
+
+
+def _locate_in_code(data: bytes, names_from: bytes, sections: list[_Section],
+                    section: _Section, offset: int, ended: str | None) -> Difference:
+    label = section.label
+
+    def body_entry(r: _Reader, i: int, imported: int | None) -> Difference | None:
+        size = r.uleb()
+        body = r.pos
+        if offset >= body + size:
+            r.skip(size)
+            return None
+        if imported is None:
+            return Difference(offset, label, detail=f"body {i}", ended=ended)
+        idx = imported + i
+        name = _function_label(names_from, idx)
+        if offset < body:
+            return Difference(offset, label, idx, name, detail="its size", ended=ended)
+        return Difference(offset, label, idx, name, body_offset=offset - body, ended=ended)
+
+    return _locate_per_function(data, names_from, sections, section, offset, ended, body_entry)
 
 
 def _locate_in_function_section(data: bytes, names_from: bytes, sections: list[_Section],
                                 section: _Section, offset: int,
                                 ended: str | None) -> Difference:
     """An entry of the function section is the type index of one defined function."""
-    label = section.label
-    imported = _imported_funcs(data, sections)
-    r = _Reader(data, section.payload, section.end)
-    try:
-        count = r.uleb()
-        if offset < r.pos:
-            return Difference(offset, label, detail="function count", ended=ended)
-        for i in range(count):
-            r.uleb()
-            if offset < r.pos and imported is not None:
-                idx = imported + i
-                return Difference(offset, label, idx, _function_label(names_from, idx),
-                                  detail="its type index", ended=ended)
-    except _Malformed:
-        pass
-    return Difference(offset, label, ended=ended)
+
+    def type_entry(r: _Reader, i: int, imported: int | None) -> Difference | None:
+        r.uleb()
+        if offset < r.pos and imported is not None:
+            idx = imported + i
+            return Difference(offset, section.label, idx, _function_label(names_from, idx),
+                              detail="its type index", ended=ended)
+        return None
+
+    return _locate_per_function(data, names_from, sections, section, offset, ended, type_entry)
 
 
 def _locate_in_names(data: bytes, section: _Section, offset: int,
