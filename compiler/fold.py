@@ -129,8 +129,10 @@ def _fold_float(e: ir.Binary, a: float, b: float) -> ir.Expr | None:
             value = math.nan
         else:
             value = math.copysign(math.inf, a) * math.copysign(1.0, b)
-    else:
+    elif e.op in ("add", "sub", "mul", "div"):
         value = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b if b else 0.0}[e.op]
+    else:
+        return None    # min, max, copysign: left to the engine's instructions
     # An f32 operation computed in f64 and rounded once is exact (f64 has more than twice
     # the precision), so folding matches the engine bit for bit.
     return ir.FloatConst(e.type, e.span, round_f32(value) if e.type == ir.F32 else value)
