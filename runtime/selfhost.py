@@ -359,6 +359,19 @@ def bootstrap_bundle(stage1: bytes | None = None) -> bytes:
         return bundle_for(BOOTSTRAP_MAIN)
 
 
+def compile_test_driver(driver: Path) -> bytes:
+    """A test driver of bootstrap/tests (or elsewhere) compiled as if it lay in bootstrap/, so
+    that its imports find the self-hosted compiler's modules beside it. Raises ValueError with
+    the diagnostics when it does not compile."""
+    from synapse.compiler import driver as reference
+    result = reference.compile_source(driver.read_text(encoding="utf-8"),
+                                      filename=str(ROOT / "bootstrap" / driver.name))
+    if not result.ok or result.wasm is None:
+        raise ValueError(f"{driver.name} does not compile:\n"
+                         + "\n".join(d.render() for d in result.diagnostics))
+    return result.wasm
+
+
 # -- differences between two modules ---------------------------------------------------------
 
 def first_difference(a: bytes, b: bytes) -> str:

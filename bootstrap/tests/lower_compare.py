@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import struct
 import sys
-import tempfile
 from pathlib import Path
 
 from synapse.compiler import ir, patterns
 from synapse.compiler.check import check_program
 from synapse.compiler.diagnostics import CompileError
-from synapse.compiler.driver import compile_file
 from synapse.compiler.loader import load_program
 from synapse.compiler.lower import lower_program
 from synapse.runtime.sandbox import run_module
+from synapse.runtime.selfhost import compile_test_driver
 
 ROOT = Path(__file__).resolve().parents[2]
 FUEL = 10**11
@@ -318,19 +316,10 @@ def serialize(program: ir.Program, mode: str) -> bytes:
 # --- running both ----------------------------------------------------------------------------
 
 def build_driver() -> bytes:
-    folder = Path(tempfile.mkdtemp(prefix="lower_driver_"))
     try:
-        for name in ("lower.syn", "ir.syn", "wasm.syn", "diagnostics.syn"):
-            shutil.copy(ROOT / "bootstrap" / name, folder / name)
-        for extra in (ROOT / "bootstrap").glob("lower_*.syn"):
-            shutil.copy(extra, folder / extra.name)
-        shutil.copy(ROOT / "bootstrap" / "tests" / "lower_driver.syn", folder / "main.syn")
-        result = compile_file(folder / "main.syn")
-        if not result.ok or result.wasm is None:
-            raise SystemExit("\n".join(str(d) for d in result.diagnostics))
-        return result.wasm
-    finally:
-        shutil.rmtree(folder)
+        return compile_test_driver(ROOT / "bootstrap" / "tests" / "lower_driver.syn")
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
 
 def reference(path: str, lib: bool = False) -> tuple[ir.Program | None, bytes | str]:

@@ -17,7 +17,6 @@ import re
 import struct
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +25,8 @@ from synapse.compiler import fold as py_fold
 from synapse.compiler import ir
 from synapse.compiler import patterns as py_patterns
 from synapse.compiler.diagnostics import Span
-from synapse.compiler.driver import compile_source
 from synapse.runtime.sandbox import run_module
+from synapse.runtime.selfhost import compile_test_driver
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "bootstrap" / "tests" / "support_driver.syn"
@@ -45,10 +44,7 @@ SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derandom
 
 @functools.lru_cache(maxsize=1)
 def driver_wasm() -> bytes:
-    # Compiled as if it lay in bootstrap/, so that its imports resolve beside the modules.
-    result = compile_source(DRIVER.read_text(), filename=str(ROOT / "bootstrap" / "driver.syn"))
-    assert result.ok, result.diagnostics
-    return result.wasm
+    return compile_test_driver(DRIVER)
 
 
 def run_driver(commands: list[str]) -> list[str]:

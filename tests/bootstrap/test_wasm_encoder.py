@@ -8,7 +8,6 @@ checked against `struct.pack`. Every module must also be valid Wasm.
 from __future__ import annotations
 
 import math
-import shutil
 import struct
 from pathlib import Path
 from typing import Callable
@@ -20,22 +19,15 @@ from synapse.compiler import wasm as wasm_py
 from synapse.compiler.driver import compile_file
 from synapse.compiler.wasm import Module
 from synapse.runtime.sandbox import run_module
+from synapse.runtime.selfhost import compile_test_driver
 
 ROOT = Path(__file__).resolve().parents[2]
-WASM_SYN = ROOT / "bootstrap" / "wasm.syn"
 SELFTEST = ROOT / "bootstrap" / "tests" / "wasm_selftest.syn"
 
 
 @pytest.fixture(scope="module")
-def selftest_lines(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    # The driver imports `wasm` from its own folder.
-    folder = tmp_path_factory.mktemp("wasm_selftest")
-    shutil.copy(WASM_SYN, folder / "wasm.syn")
-    shutil.copy(SELFTEST, folder / "wasm_selftest.syn")
-    result = compile_file(folder / "wasm_selftest.syn")
-    assert result.ok, [str(d) for d in result.diagnostics]
-    assert result.wasm is not None
-    run = run_module(result.wasm)
+def selftest_lines() -> list[str]:
+    run = run_module(compile_test_driver(SELFTEST))
     assert run.ok, run.message
     return run.output.decode().splitlines()
 
@@ -360,13 +352,8 @@ def replay_script(m: Module) -> str:
 
 
 @pytest.fixture(scope="module")
-def replayer(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    folder = tmp_path_factory.mktemp("wasm_replay")
-    shutil.copy(WASM_SYN, folder / "wasm.syn")
-    shutil.copy(REPLAY, folder / "wasm_replay.syn")
-    result = compile_file(folder / "wasm_replay.syn")
-    assert result.ok and result.wasm is not None, [str(d) for d in result.diagnostics]
-    return result.wasm
+def replayer() -> bytes:
+    return compile_test_driver(REPLAY)
 
 
 @pytest.mark.parametrize("program", REPLAYED_PROGRAMS)
