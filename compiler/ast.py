@@ -244,6 +244,7 @@ class ExprStmt(Node):
 class Invariant(Node):
     cond: Expr
     text: str
+    ghost: bool = False      # `ghost invariant`: read by the verifier, never checked at run time
 
 
 @dataclass(frozen=True)
@@ -293,6 +294,7 @@ class AssertStmt(Node):
     cond: Expr
     message: bytes | None
     text: str
+    ghost: bool = False
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,7 @@ class Contract(Node):
     cond: Expr
     text: str
     measures: tuple[Expr, ...] = ()   # `decreases a, b`: every measure, `cond` is the first
+    ghost: bool = False
 
 
 @dataclass(frozen=True)

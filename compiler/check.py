@@ -314,7 +314,7 @@ class _FunctionChecker(CallChecker):
         for contract in decl.contracts:
             if contract.kind == "requires":
                 fn.requires.append(self.contract(contract.cond, "requires", contract.text,
-                                                 contract.span))
+                                                 contract.span, ghost=contract.ghost))
             elif contract.kind == "decreases":
                 fn.decreases.extend(self.measures(contract.measures))
         if any(c.kind == "ensures" for c in decl.contracts):
@@ -324,7 +324,7 @@ class _FunctionChecker(CallChecker):
             for contract in decl.contracts:
                 if contract.kind == "ensures":
                     fn.ensures.append(self.contract(contract.cond, "ensures", contract.text,
-                                                    contract.span))
+                                                    contract.span, ghost=contract.ghost))
             self.in_ensures = False
         body = self.block(decl.body, fn.result, tail_context=True)
         if not self.diverges(body) and not self.same(body.type, fn.result):
@@ -361,11 +361,14 @@ class _FunctionChecker(CallChecker):
         return f"{shown}:{span.line}:{span.col}"
 
     def contract(self, cond: ast.Expr, kind: str, text: str, span: Span,
-                 message: bytes | None = None) -> ir.Contract:
+                 message: bytes | None = None, ghost: bool = False) -> ir.Contract:
         expr = self.condition(cond)
+        if ghost and self.fn is not None:
+            self.fn.has_ghosts = True
         shown = self.c.loaded.display.get(span.file, span.file)
         what = message.decode("utf-8", "replace") if message is not None else text
-        return ir.Contract(kind, expr, f"{kind} failed: {what} at {shown}:{span.line}", span)
+        return ir.Contract(kind, expr, f"{kind} failed: {what} at {shown}:{span.line}", span,
+                           ghost)
 
     # Type helpers.
 
@@ -411,6 +414,7 @@ class _FunctionChecker(CallChecker):
         out = self.expr(e, expected)
         if out.type == ir.UNIT and not self.diverges(out):
             self.sink.error("E0220", "this expression has no value (unit)", e.span)
+            return poison(e.span)
         return out
 
     # --- Blocks and statements -----------------------------------------------------------
@@ -465,7 +469,7 @@ class _FunctionChecker(CallChecker):
             return cls(ir.UNIT, s.span)
         if isinstance(s, ast.AssertStmt):
             return ir.Check(ir.UNIT, s.span,
-                            self.contract(s.cond, "assert", s.text, s.span, s.message))
+                            self.contract(s.cond, "assert", s.text, s.span, s.message, s.ghost))
         assert isinstance(s, ast.EmptyStmt)
         return ir.Unit(ir.UNIT, s.span)
 
@@ -557,7 +561,7 @@ class _FunctionChecker(CallChecker):
         return out
 
     def invariants(self, invs: tuple[ast.Invariant, ...]) -> list[ir.Contract]:
-        return [self.contract(i.cond, "invariant", i.text, i.span) for i in invs]
+        return [self.contract(i.cond, "invariant", i.text, i.span, ghost=i.ghost) for i in invs]
 
     def while_stmt(self, s: ast.WhileStmt) -> ir.Expr:
         cond = self.condition(s.cond)
@@ -683,7 +687,7 @@ class _FunctionChecker(CallChecker):
         return ir.BoolConst(ir.BOOL, e.span, e.value)
 
     def expr_UnitLit(self, e: ast.UnitLit, expected: ir.Type | None) -> ir.Expr:
-        return poison(e.span)
+        return ir.Unit(ir.UNIT, e.span)
 
     def expr_Name(self, e: ast.Name, expected: ir.Type | None) -> ir.Expr:
         local = self.lookup_local(e.name)

@@ -129,6 +129,7 @@ class Contract:
     cond: "Expr"
     message: str       # full trap message, e.g. "requires failed: n >= 0 at fib.syn:3"
     span: Span
+    ghost: bool = False    # proved by the verifier only: never compiled into a check
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Function:
     ensures: list[Contract] = field(default_factory=list)
     result_local: Local | None = None      # the `result` binding of ensures clauses
     decreases: list["Expr"] = field(default_factory=list)  # recursion measure (verifier)
+    has_ghosts: bool = False               # some contract of it or in its body is `ghost`
     extern_module: str | None = None       # set for `extern` host imports
     extern_name: str | None = None
     span: Span | None = None

@@ -239,6 +239,7 @@ class ProgramLowerer:
     """Walks the reachable functions, collects imports, data and helpers, builds the module."""
 
     program: ir.Program
+    check_ghosts: bool = False      # compile `ghost` clauses as checks (counterexample replays)
     data: StaticData = field(default_factory=StaticData)
     layouts: Layouts = field(init=False)
     imports: list[Target] = field(default_factory=list)
@@ -470,8 +471,9 @@ class FunctionLowerer:
         self.local_index: dict[int, int] = {}
         for pos, p in enumerate(func.params):
             self.local_index[p.index] = pos
+        used = _locals_of_checked_code(func, pl.check_ghosts) if func.has_ghosts else None
         for local in func.locals:
-            if local.index not in self.local_index:
+            if local.index not in self.local_index and (used is None or local.index in used):
                 self.wasm_local(local)
         self.free_scratch: dict[str, list[int]] = {}
         self.labels: list[str] = []
@@ -537,14 +539,15 @@ class FunctionLowerer:
         for contract in func.requires:
             self.lower_contract(contract)
         assert func.body is not None
-        if func.ensures:
+        ensures = [c for c in func.ensures if self.checked(c)]
+        if ensures:
             self.exit_label = self.open("block", self.result_type)
             self.lower_value(func.body, self.result_type)
             self.close()
             result = self.result_slot()
             if result is not None:
                 self.emit(("local.set", result))
-            for contract in func.ensures:
+            for contract in ensures:
                 self.lower_contract(contract)
             if result is not None:
                 self.emit(("local.get", result))
@@ -559,7 +562,14 @@ class FunctionLowerer:
             return self.wasm_local(self.func.result_local)
         return self.new_local(self.result_type)
 
+    def checked(self, contract: ir.Contract) -> bool:
+        """Whether the contract becomes a run-time check: a ghost clause compiles to nothing
+        at all (its callees are not even reached), except in counterexample replays."""
+        return not contract.ghost or self.pl.check_ghosts
+
     def lower_contract(self, contract: ir.Contract) -> None:
+        if not self.checked(contract):
+            return
         self.lower_value(contract.cond, "i32")
         self.emit(("i32.eqz",))
         self.open("if", None)
@@ -1352,6 +1362,27 @@ _DISPATCH: dict[type, Callable[[FunctionLowerer, ir.Expr], None]] = {
 }
 
 
-def lower_program(program: ir.Program) -> Module:
+def _locals_of_checked_code(func: ir.Function, check_ghosts: bool) -> set[int]:
+    """The locals that code which is compiled mentions: a local that only a ghost clause
+    uses (a quantifier's bound name, `result` of ghost `ensures`) gets no Wasm slot, so
+    that ghost clauses change nothing in the module."""
+    used: set[int] = set()
+    stack: list[object] = [c for c in func.requires + func.ensures if check_ghosts or not c.ghost]
+    stack.append(func.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ir.Local):
+            used.add(node.index)
+        elif isinstance(node, ir.Contract):
+            if check_ghosts or not node.ghost:
+                stack.append(node.cond)
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, (ir.Expr, ir.Arm, ir.Pattern)):
+            stack.extend(vars(node).values())
+    return used
+
+
+def lower_program(program: ir.Program, check_ghosts: bool = False) -> Module:
     """Lower a checked program to a Wasm module (see the module docstring for the layout)."""
-    return ProgramLowerer(program).lower()
+    return ProgramLowerer(program, check_ghosts).lower()

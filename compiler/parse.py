@@ -26,7 +26,7 @@ PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 3, "<=": 3, ">": 3, ">=":
 COMPARISON_LEVEL = 3
 KEYWORDS = frozenset(
     "fn let var if else while for in match return break continue struct enum import extern "
-    "const requires ensures invariant decreases forall exists assert as true false and arena "
+    "const requires ensures invariant decreases ghost forall exists assert as true false and arena "
     "Vec Map".split()
 )
 MAX_NESTING = 200        # brackets open at once
@@ -379,9 +379,10 @@ class _AstBuilder:
         return ast.Param(self.tspan(name), self.name(name), typ)
 
     def contract(self, meta, children):
-        kw, cond, *more = children
+        ghost = children[0].type == "GHOST"
+        kw, cond, *more = children[1:] if ghost else children
         return ast.Contract(self.span(meta), str(kw), cond, self.source_of(cond.span),
-                            (cond, *more))
+                            (cond, *more), ghost)
 
     def decreases(self, meta, children):
         return tuple(c for c in children if not isinstance(c, Token))
@@ -436,8 +437,13 @@ class _AstBuilder:
         return ast.ExprStmt(self.span(meta), children[0], semicolon=True)
 
     def invariants(self, meta, children):
-        return tuple(ast.Invariant(c.span, c, self.source_of(c.span))
-                     for c in children if not isinstance(c, Token))
+        out, ghost = [], False
+        for c in children:
+            if isinstance(c, Token):
+                ghost = ghost or c.type == "GHOST"
+            else:
+                out.append(ast.Invariant(c.span, c, self.source_of(c.span), ghost))
+        return tuple(out)
 
     def while_stmt(self, meta, children):
         cond, invariants, decreases, body = children
@@ -463,12 +469,14 @@ class _AstBuilder:
         return ast.ContinueStmt(self.span(meta))
 
     def assert_stmt(self, meta, children):
-        cond = children[1]
+        ghost = children[0].type == "GHOST"
+        cond = children[2 if ghost else 1]
         message = None
-        if len(children) > 2 and children[2] is not None:
-            tok = children[2]
+        tok = children[-1]
+        if isinstance(tok, Token) and tok.type == "STRING":
             message = _unescape(str(tok)[1:-1], self.file, tok.line, tok.column, self.errors)
-        return ast.AssertStmt(self.span(meta), cond, message, self.source_of(cond.span))
+        return ast.AssertStmt(self.span(meta), cond, message, self.source_of(cond.span),
+                              ghost)
 
     def empty_stmt(self, meta, children):
         return ast.EmptyStmt(self.span(meta))

@@ -23,6 +23,7 @@ confirms the failure. The program the user builds never has these checks.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import sys
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from .check import check_program
 from .diagnostics import CompileError
 from .loader import LoadedProgram, load_program
 from .lower import lower_program
+from .verify_effects import call_graph, decreases_of, recursive_groups, walk
 
 if TYPE_CHECKING:
     from .verify import ObligationResult, VerifyCache, VerifyReport
@@ -174,21 +176,91 @@ def _compile(path: str, source: str, measured: list[str]) -> tuple[bytes | None,
         program.entry = f"main.{ENTRY}"
         for name in measured:
             if name in program.functions:
-                check_measures(program.functions[name])
-        return lower_program(program).encode(), ""
+                check_measures(program.functions[name], program)
+        return lower_program(program, check_ghosts=True).encode(), ""
     except CompileError as e:
         return None, "; ".join(d.message for d in e.diagnostics[:3])
 
 
 # --- measures checked at run time (replays of `decreases` failures only) ---------------------
 
-def check_measures(fn: ir.Function) -> None:
+def check_measures(fn: ir.Function, program: ir.Program) -> None:
     """Give every `while` loop of `fn` that has a `decreases` measure a check at its back edge
     (the end of the body and each `continue`): the measure, taken again, must be below its value
-    at the start of the iteration, lexicographically, each decreasing part non-negative."""
+    at the start of the iteration, lexicographically, each decreasing part non-negative. When
+    `fn` itself has a measure, every call back into its recursion group checks, before the
+    call, that the callee's measure on the arguments is below the measure `fn` had on entry."""
     for loop in _loops(fn.body):
         if loop.decreases:
             _check_loop(fn, loop)
+    if fn.decreases and fn.body is not None:
+        _check_recursion(fn, program)
+
+
+def _check_recursion(fn: ir.Function, program: ir.Program) -> None:
+    group = recursive_groups(call_graph(program)).get(fn.name, frozenset())
+    span = fn.body.span
+    saved = [_new_local(fn, f"{MEASURE}entry{k}", m.type)
+             for k, m in enumerate(decreases_of(fn))]
+    entry: list[ir.Expr] = [ir.Let(ir.UNIT, span, local, m)
+                            for local, m in zip(saved, decreases_of(fn))]
+
+    def guarded(x: Any) -> Any:
+        if isinstance(x, (ir.Expr, ir.Arm)):
+            _rewrite_children(x, guarded)
+        if isinstance(x, ir.Call) and x.func in group:
+            return _measured_call(fn, program.functions[x.func], x, saved)
+        return x
+
+    fn.body = ir.Block(fn.body.type, span, entry, guarded(fn.body))
+
+
+def _measured_call(fn: ir.Function, callee: ir.Function, call: ir.Call,
+                   saved: list[ir.Local]) -> ir.Expr:
+    """`{ let a0 = arg0; ...; check measure(callee)[params := a] < saved; callee(a0, ...) }`,
+    or the call unchanged when the callee's measure mentions more than its parameters."""
+    span = call.span
+    temps = [_new_local(fn, f"{MEASURE}arg{k}", a.type) for k, a in enumerate(call.args)]
+    mapping = {p.index: t for p, t in zip(callee.params, temps)}
+    try:
+        measure = [_substitute(m, mapping) for m in decreases_of(callee)]
+    except NotBuildable:
+        return call
+    message = (f"{MEASURE_TRAP}: the measure of {callee.name} does not go down at the call "
+               f"at {span.file}:{span.line}")
+    check = ir.Check(ir.UNIT, span, ir.Contract("assert", _lex_less(measure, saved, span),
+                                                message, span))
+    lets: list[ir.Expr] = [ir.Let(ir.UNIT, span, t, a) for t, a in zip(temps, call.args)]
+    args: list[ir.Expr] = [ir.LocalGet(t.type, span, t) for t in temps]
+    return ir.Block(call.type, span, lets + [check],
+                    ir.Call(call.type, span, call.func, args))
+
+
+def _substitute(e: ir.Expr, mapping: dict[int, ir.Local]) -> ir.Expr:
+    """A copy of the callee's measure `e` reading `mapping[param]` for each parameter."""
+    out = copy.deepcopy(e)
+    for node in walk(out):
+        if isinstance(node, ir.LocalGet):
+            if node.local.index not in mapping:
+                raise NotBuildable("a measure reading more than the parameters")
+            node.local = mapping[node.local.index]
+        elif isinstance(node, (ir.Let, ir.LocalSet, ir.Forall, ir.Exists, ir.Match)):
+            raise NotBuildable("a measure with local bindings")
+    return out
+
+
+def _new_local(fn: ir.Function, name: str, t: ir.Type) -> ir.Local:
+    local = ir.Local(len(fn.locals), name, t, True)
+    fn.locals.append(local)
+    return local
+
+
+def _rewrite_children(e: ir.Expr | ir.Arm, rewrite: Any) -> None:
+    for name, value in vars(e).items():
+        if isinstance(value, list):
+            value[:] = [rewrite(x) for x in value]
+        elif isinstance(value, (ir.Expr, ir.Arm)):
+            setattr(e, name, rewrite(value))
 
 
 def _loops(e: Any):

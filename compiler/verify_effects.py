@@ -56,15 +56,17 @@ class Effects:
     reads: frozenset[str] = frozenset()
     impure: bool = False        # depends on more than its arguments and the heap (input, host)
     allocates: bool = False
+    prints: bool = False
 
     def union(self, other: "Effects") -> "Effects":
         return Effects(_join(self.writes, other.writes), _join(self.reads, other.reads),
-                       self.impure or other.impure, self.allocates or other.allocates)
+                       self.impure or other.impure, self.allocates or other.allocates,
+                       self.prints or other.prints)
 
     def describe(self) -> str:
         """Deterministic text for cache keys."""
         return (f"w={','.join(sorted(self.writes))};r={','.join(sorted(self.reads))};"
-                f"i={int(self.impure)};a={int(self.allocates)}")
+                f"i={int(self.impure)};a={int(self.allocates)};p={int(self.prints)}")
 
 
 def _join(a: frozenset[str], b: frozenset[str]) -> frozenset[str]:
@@ -160,7 +162,7 @@ def local_effects(e: ir.Expr, calls: list[str]) -> Effects:
     """Effects of the code itself (not of its callees, whose names are appended to `calls`)."""
     writes: set[str] = set()
     reads: set[str] = set()
-    impure = allocates = False
+    impure = allocates = prints = False
     for node in walk(e):
         if isinstance(node, ir.IndexSet):
             writes.add(region_data(node.seq.type))
@@ -194,9 +196,35 @@ def local_effects(e: ir.Expr, calls: list[str]) -> Effects:
                 impure = True
         elif isinstance(node, ir.Call):
             calls.append(node.func)
+        elif isinstance(node, ir.Print):
+            prints = True
     w = frozenset({ALL}) if ALL in writes else frozenset(writes)
     r = frozenset({ALL}) if ALL in reads else frozenset(reads)
-    return Effects(w, r, impure, allocates)
+    return Effects(w, r, impure, allocates, prints)
+
+
+def ghost_contracts(fn: ir.Function) -> list[ir.Contract]:
+    """Every `ghost` clause of `fn`: its own, its loops' and its `ghost assert`s."""
+    out = [c for c in fn.requires + fn.ensures if c.ghost]
+    for node in walk(fn.body) if fn.body is not None else ():
+        if isinstance(node, ir.Check) and node.contract.ghost:
+            out.append(node.contract)
+        elif isinstance(node, (ir.While, ir.ForRange, ir.ForEach)):
+            out.extend(c for c in node.invariants if c.ghost)
+    return out
+
+
+def ghost_with_effects(fn: ir.Function, effects: dict[str, Effects]) -> ir.Contract | None:
+    """The first ghost clause whose condition could change the state or print. A ghost clause
+    is never run, so proving it while modelling its effects would describe another program."""
+    for contract in ghost_contracts(fn):
+        calls: list[str] = []
+        eff = local_effects(contract.cond, calls)
+        for callee in calls:
+            eff = eff.union(effects.get(callee, Effects(frozenset({ALL}), frozenset(), True)))
+        if eff.writes or eff.impure or eff.prints:
+            return contract
+    return None
 
 
 def function_code(fn: ir.Function) -> list[ir.Expr]:

@@ -35,11 +35,13 @@ import z3
 from . import ir
 from .diagnostics import Span
 from .lower import size_of
+from .replay import MEASURE_TRAP
 from .verify_loops import LoopEncoder
 from .verify_prelude import PRELUDE_SPECS
 from .verify_state import (Event, Flow, Frame, Heap, LoopCtx, Obligation, State, Unsupported,
                            contract_text)
 from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, Effects, decreases_of,
+                             ghost_with_effects,
                              region_data, region_field, region_len, type_key, walk)
 
 INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
@@ -1125,7 +1127,7 @@ class FunctionEncoder(LoopEncoder):
         if st is None:
             return None
         return self.require(st, self.lex_less(values, self.entry_measure), "decreases", e.span,
-                            "the measure decreases and stays non-negative")
+                            "the measure decreases and stays non-negative", (MEASURE_TRAP,))
 
     def lex_less(self, new: list, old: list) -> z3.BoolRef:
         """(new) < (old) lexicographically, each decreasing component bounded below by 0."""
@@ -1140,6 +1142,10 @@ def encode_function(program: ir.Program, effects: dict[str, Effects],
                     ctx: z3.Context) -> FunctionEncoder:
     """Run `fn` symbolically in `ctx`; the encoder holds obligations, facts and entry values.
     Raises Unsupported for constructs the verifier does not model."""
+    impure = ghost_with_effects(fn, effects)
+    if impure is not None:
+        raise Unsupported("a ghost clause must not change the state, read input or print",
+                          impure.span)
     enc = FunctionEncoder(program, effects, groups, fn, ctx)
     enc.run()
     return enc

@@ -26,6 +26,7 @@ than its parent; fields are separated by one space):
       param LOCALDECL                          each parameter
       local LOCALDECL                          each local (parameters included), in order
       result LOCAL                             when the function has a result_local
+      ghosts                                   when the function has_ghosts
       requires                                 per requires contract, then the CONTRACT
       ensures                                  per ensures contract, then the CONTRACT
       decreases                                per measure, then the EXPR
@@ -38,7 +39,8 @@ than its parent; fields are separated by one space):
     STR        `"`, each byte 0x20..0x7e other than `"` and `\\` as itself and any other byte
                as `\\xHH` (lowercase hex), `"` (str values are UTF-8 encoded)
     FLOAT      the runtime's text of an f64 (runtime/host.py's format_f64: repr, `nan`)
-    CONTRACT   `contract KIND STR(message) SPAN`, then its condition EXPR one level deeper
+    CONTRACT   `contract KIND STR(message) SPAN[ ghost]`, then its condition EXPR one level
+               deeper
     EXPR       `CLASS TYPE SPAN[ EXTRA]` (CLASS: the ir.py class name), then one level deeper
                its child expressions in order (`none` for a missing optional one), then its
                CONTRACTs. EXTRA and children per class:
@@ -147,7 +149,8 @@ class Dumper:
         self.lines.append("  " * depth + text)
 
     def contract(self, c: ir.Contract, d: int) -> None:
-        self.line(d, f"contract {c.kind} {quote(c.message)} {span_text(c.span)}")
+        ghost = " ghost" if c.ghost else ""
+        self.line(d, f"contract {c.kind} {quote(c.message)} {span_text(c.span)}{ghost}")
         self.expr(c.cond, d + 1)
 
     def opt(self, e: ir.Expr | None, d: int) -> None:
@@ -209,6 +212,8 @@ class Dumper:
                 self.line(1, f"local {decl_local(local)}")
             if f.result_local is not None:
                 self.line(1, f"result {loc(f.result_local)}")
+            if f.has_ghosts:
+                self.line(1, "ghosts")
             for c in f.requires:
                 self.line(1, "requires")
                 self.contract(c, 2)

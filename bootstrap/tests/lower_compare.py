@@ -105,6 +105,7 @@ class Writer:
         self.text(c.kind)
         self.expr(c.cond)
         self.text(c.message)
+        self.flag(c.ghost)
 
     def contracts(self, cs: list[ir.Contract]) -> None:
         self.tok(len(cs))
@@ -273,6 +274,7 @@ class Writer:
         else:
             self.tok("L")
             self.local(f.result_local)
+        self.flag(f.has_ghosts)
         self.text(f.extern_module or "")
         self.text(f.extern_name or "")
         self.flag(f.span is not None)

@@ -14,6 +14,10 @@ The module also holds what the fuzz tests and `scripts/fuzz_long.py` share: malf
 generators (token mutations, truncations, deep nesting, huge literals) and the checks applied to
 a compiler result (diagnostic well-formedness, Wasm validity, run outcome vs expectation). These
 take the compiler's objects as plain values; nothing here imports the compiler.
+
+Loops, helpers and `main` may also carry contract clauses that the evaluator never sees
+(`Clauses`, rendered beside their nodes): `ghost requires/ensures/invariant/assert`, never
+checked at run time, and checked clauses that are always `true`.
 """
 
 from __future__ import annotations
@@ -145,6 +149,20 @@ class Helper:
 
 
 @dataclass
+class Clauses:
+    """Contract text a loop, a helper or `main` is rendered with, beside its evaluator node.
+
+    The evaluator never sees them: the ghost clauses (`ghost requires/ensures/invariant/assert`)
+    are never checked at run time, and the checked ones are always `true`, so they change the
+    compiled module but not what the program does."""
+
+    header: str = ""                                      # before the body's `{`
+    first: list[str] = field(default_factory=list)        # statements at the body's start
+    last: list[str] = field(default_factory=list)         # before a helper's result / at main's end
+    after: list[str] = field(default_factory=list)        # statements right after a loop's `}`
+
+
+@dataclass
 class GeneratedProgram:
     source: str
     program: Program
@@ -169,6 +187,8 @@ class ProgramGenerator:
     frozen: set[int] = field(default_factory=set)
     taps: dict[str, str] = field(default_factory=dict)
     counter: itertools.count = field(default_factory=itertools.count)
+    # Contract clauses by the unique name of their loop (counter or variable), helper or "main".
+    clauses: dict[str, Clauses] = field(default_factory=dict)
 
     # -- small utilities ----------------------------------------------------------------------
 
@@ -516,7 +536,9 @@ class ProgramGenerator:
         if depth <= 0:
             return None
         counter = self.fresh("w")  # never entered in a scope: the body cannot touch it
-        return [While(counter, self.chooser.integer(0, 5), self.loop_block(depth))]
+        limit = self.chooser.integer(0, 5)
+        self.loop_clauses(counter, {}, f"{limit} - {counter}")
+        return [While(counter, limit, self.loop_block(depth))]
 
     def for_range_stmt(self, depth: int) -> list[Stmt] | None:
         if depth <= 0:
@@ -525,6 +547,7 @@ class ProgramGenerator:
         lo = self.chooser.integer(-3, 3)
         hi = lo + self.chooser.integer(-1, 5)
         var = self.fresh("i")
+        self.loop_clauses(var, {var: Binding(var, ty, False)})
         body = self.loop_block(depth, {var: Binding(var, ty, False)})
         return [ForRange(var, ty, lo, hi, body)]
 
@@ -534,6 +557,8 @@ class ProgramGenerator:
             return None
         container = self.pick(containers)
         var = self.fresh("e")
+        elem = container.ty.elem  # type: ignore[union-attr]
+        self.loop_clauses(var, {var: Binding(var, elem, False)})
         # The body must not write the collection being walked (the spec fixes only the length).
         already_frozen = container.obj in self.frozen
         self.frozen.add(container.obj)  # type: ignore[arg-type]
@@ -571,6 +596,75 @@ class ProgramGenerator:
             return None
         return [If(self.expr(BOOL, 2), (self.pick(options),), None)]
 
+    # -- contract clauses (rendered beside the nodes, see Clauses) -----------------------------
+
+    def ghost_condition(self, extra: dict[str, Binding] | None = None) -> str:
+        """A bool condition over the visible bindings (and `extra`), now and then quantified: it
+        is type-checked like any condition but never evaluated (and its callees never compiled)."""
+        self.scopes.append(dict(extra or {}))
+        try:
+            if self.percent(25):
+                var = self.fresh("g")
+                quantifier = self.pick(("forall", "exists"))
+                hi = self.chooser.integer(0, 4)
+                self.scopes.append({var: Binding(var, I32, False)})
+                try:
+                    body = render_expr(self.expr(BOOL, 2))
+                finally:
+                    self.scopes.pop()
+                return f"({quantifier} {var} in 0..{hi}: {body})"
+            return render_expr(self.expr(BOOL, 2))
+        finally:
+            self.scopes.pop()
+
+    def ghost_asserts(self, extra: dict[str, Binding] | None = None) -> list[str]:
+        out = []
+        for _ in range(self.chooser.integer(1, 2)):
+            message = f', "{self.fresh("ghost ")}"' if self.percent(30) else ""
+            out.append(f"ghost assert {self.ghost_condition(extra)}{message};")
+        return out
+
+    def loop_clauses(self, name: str, bound: dict[str, Binding],
+                     measure: str | None = None) -> None:
+        """Sometimes give the loop `name` invariants (a checked `true` and ghost ones), a
+        `decreases` (while loops), ghost asserts at its body's start and after it."""
+        if not self.percent(30):
+            return
+        clauses = Clauses()
+        if self.percent(30):
+            clauses.header += " invariant true"
+        if self.percent(80):
+            conds = [self.ghost_condition(bound) for _ in range(self.chooser.integer(1, 2))]
+            clauses.header += " ghost invariant " + ", ".join(conds)
+        if measure is not None and self.percent(30):
+            clauses.header += f" decreases {measure}"
+        if self.percent(40):
+            clauses.first = self.ghost_asserts(bound)
+        if self.percent(30):
+            clauses.after = self.ghost_asserts()
+        self.clauses[name] = clauses
+
+    def function_clauses(self, name: str, ret: str | None, measure: str | None = None) -> Clauses:
+        """Contract clauses for a helper whose parameters are in scope: ghost `requires` and
+        `ensures` (on `result` too), now and then a checked `true` one or a `decreases`."""
+        clauses = self.clauses.setdefault(name, Clauses())
+        if not self.percent(35):
+            return clauses
+        result = {} if ret is None else {"result": Binding("result", ret, False)}
+        parts = []
+        for _ in range(self.chooser.integer(1, 4)):
+            kind = self.chooser.integer(0, 9)
+            if kind <= 3:
+                parts.append(f"ghost requires {self.ghost_condition()}")
+            elif kind <= 7:
+                parts.append(f"ghost ensures {self.ghost_condition(result)}")
+            elif kind == 8:
+                parts.append(self.pick(("requires true", "ensures true")))
+            elif measure is not None:
+                parts.append(f"decreases {measure}")
+        clauses.header = "".join(f"\n    {part}" for part in parts)
+        return clauses
+
     # -- items --------------------------------------------------------------------------------
 
     def struct_defs(self) -> None:
@@ -590,9 +684,12 @@ class ProgramGenerator:
         saved = self.enter_function(params, ret)
         self.statement_budget = 8
         try:
+            clauses = self.function_clauses(name, ret)
             # Body bindings share the parameters' scope, so the result can use them and no
             # top-level `let` shadows a parameter.
             body = tuple(self.block_in_place(self.chooser.integer(0, 4), 2))
+            if self.percent(20):
+                clauses.last = self.ghost_asserts()
             result = None if ret is None else self.expr(ret, self.max_depth)
         finally:
             self.leave_function(saved)
@@ -606,6 +703,7 @@ class ProgramGenerator:
         params = ((depth_param, I32), (value_param, ty))
         saved = self.enter_function(params, ty)
         try:
+            self.function_clauses(name, ty, measure=depth_param)
             step = self.expr(ty, 2)
         finally:
             self.leave_function(saved)
@@ -646,6 +744,8 @@ class ProgramGenerator:
         if deliberate_trap:
             main.append(self.trap_stmt())
         main += self.final_prints()
+        if self.percent(25):
+            self.clauses["main"] = Clauses(last=self.ghost_asserts())
         functions = taps + [h.function for h in self.helpers]
         return Program(tuple(self.structs.values()), tuple(functions), tuple(main))
 
@@ -791,14 +891,55 @@ def render_expr(expr: Expr) -> str:
     raise TypeError(f"cannot render {expr!r}")
 
 
-def render_block(stmts: Sequence[Stmt], indent: int) -> list[str]:
+def render_block(stmts: Sequence[Stmt], indent: int,
+                 clauses: dict[str, Clauses] | None = None) -> list[str]:
     lines: list[str] = []
     for stmt in stmts:
-        lines.extend(render_stmt(stmt, indent))
+        lines.extend(render_stmt(stmt, indent, clauses))
     return lines
 
 
-def render_stmt(stmt: Stmt, indent: int) -> list[str]:
+def render_stmt(stmt: Stmt, indent: int, clauses: dict[str, Clauses] | None = None) -> list[str]:
+    """The statement's lines; a loop gets its `Clauses` (by its counter or variable name)."""
+    pad = "    " * indent
+    if isinstance(stmt, (While, ForRange, ForEach)):
+        name = stmt.counter if isinstance(stmt, While) else stmt.var
+        extra = (clauses or {}).get(name, Clauses())
+        return [*render_loop(stmt, indent, extra.header, extra.first, clauses),
+                *(pad + line for line in extra.after)]
+    return render_simple_stmt(stmt, indent, clauses)
+
+
+def render_loop(stmt: While | ForRange | ForEach, indent: int, header: str, first: list[str],
+                clauses: dict[str, Clauses] | None) -> list[str]:
+    pad = "    " * indent
+    inner = [pad + "    " + line for line in first]
+    if isinstance(stmt, While):
+        return [
+            f"{pad}var {stmt.counter} = 0;",
+            f"{pad}while {stmt.counter} < {stmt.limit}{header} {{",
+            *inner,
+            f"{pad}    {stmt.counter} += 1;",
+            *render_block(stmt.body, indent + 1, clauses),
+            f"{pad}}}",
+        ]
+    if isinstance(stmt, ForRange):
+        lo, hi = (render_int(bound, stmt.ty, "dec") for bound in (stmt.lo, stmt.hi))
+        return [
+            f"{pad}for {stmt.var} in {lo}..{hi}{header} {{",
+            *inner,
+            *render_block(stmt.body, indent + 1, clauses),
+            f"{pad}}}",
+        ]
+    return [
+        f"{pad}for {stmt.var} in {render_expr(stmt.target)}{header} {{",
+        *inner,
+        *render_block(stmt.body, indent + 1, clauses),
+        f"{pad}}}",
+    ]
+
+
+def render_simple_stmt(stmt: Stmt, indent: int, clauses: dict[str, Clauses] | None) -> list[str]:
     pad = "    " * indent
     if isinstance(stmt, Let):
         keyword = "var" if stmt.mutable else "let"
@@ -810,31 +951,11 @@ def render_stmt(stmt: Stmt, indent: int) -> list[str]:
     if isinstance(stmt, Print):
         return [f"{pad}println({render_expr(stmt.value)});"]
     if isinstance(stmt, If):
-        lines = [f"{pad}if {render_expr(stmt.cond)} {{", *render_block(stmt.then, indent + 1)]
+        lines = [f"{pad}if {render_expr(stmt.cond)} {{",
+                 *render_block(stmt.then, indent + 1, clauses)]
         if stmt.else_ is not None:
-            lines += [f"{pad}}} else {{", *render_block(stmt.else_, indent + 1)]
+            lines += [f"{pad}}} else {{", *render_block(stmt.else_, indent + 1, clauses)]
         return lines + [f"{pad}}}"]
-    if isinstance(stmt, While):
-        return [
-            f"{pad}var {stmt.counter} = 0;",
-            f"{pad}while {stmt.counter} < {stmt.limit} {{",
-            f"{pad}    {stmt.counter} += 1;",
-            *render_block(stmt.body, indent + 1),
-            f"{pad}}}",
-        ]
-    if isinstance(stmt, ForRange):
-        lo, hi = (render_int(bound, stmt.ty, "dec") for bound in (stmt.lo, stmt.hi))
-        return [
-            f"{pad}for {stmt.var} in {lo}..{hi} {{",
-            *render_block(stmt.body, indent + 1),
-            f"{pad}}}",
-        ]
-    if isinstance(stmt, ForEach):
-        return [
-            f"{pad}for {stmt.var} in {render_expr(stmt.target)} {{",
-            *render_block(stmt.body, indent + 1),
-            f"{pad}}}",
-        ]
     if isinstance(stmt, Push):
         return [f"{pad}{render_expr(stmt.target)}.push({render_expr(stmt.value)});"]
     if isinstance(stmt, CallStmt):
@@ -849,23 +970,28 @@ def render_stmt(stmt: Stmt, indent: int) -> list[str]:
     raise TypeError(f"cannot render {stmt!r}")
 
 
-def render_function(function: Function) -> list[str]:
+def render_function(function: Function, clauses: dict[str, Clauses] | None = None) -> list[str]:
     params = ", ".join(f"{name}: {ty}" for name, ty in function.params)
     ret = "" if function.ret is None else f" -> {function.ret}"
-    lines = [f"fn {function.name}({params}){ret} {{", *render_block(function.body, 1)]
+    extra = (clauses or {}).get(function.name, Clauses())
+    lines = [f"fn {function.name}({params}){ret}{extra.header} {{",
+             *render_block(function.body, 1, clauses), *("    " + line for line in extra.last)]
     if function.result is not None:
         lines.append(f"    {render_expr(function.result)}")
     return lines + ["}"]
 
 
-def render_program(program: Program) -> str:
+def render_program(program: Program, clauses: dict[str, Clauses] | None = None) -> str:
+    """The program's source; `clauses` (ProgramGenerator.clauses) adds contract clauses."""
     lines: list[str] = []
     for struct_def in program.structs:
         fields = ", ".join(f"{name}: {ty}" for name, ty in struct_def.fields)
         lines += [f"struct {struct_def.name} {{ {fields} }}", ""]
     for function in program.functions:
-        lines += [*render_function(function), ""]
-    lines += ["fn main() {", *render_block(program.main, 1), "}"]
+        lines += [*render_function(function, clauses), ""]
+    main_last = (clauses or {}).get("main", Clauses()).last
+    lines += ["fn main() {", *render_block(program.main, 1, clauses),
+              *("    " + line for line in main_last), "}"]
     return "\n".join(lines) + "\n"
 
 
@@ -876,12 +1002,13 @@ def render_program(program: Program) -> str:
 
 def generate(chooser: Chooser, *, deliberate_trap: bool = False) -> GeneratedProgram | None:
     """One program and its expected outcome, or None when the spec leaves the outcome open."""
-    program = ProgramGenerator(chooser).program(deliberate_trap)
+    generator = ProgramGenerator(chooser)
+    program = generator.program(deliberate_trap)
     try:
         expected = evaluate(program)
     except Unspecified:
         return None
-    return GeneratedProgram(render_program(program), program, expected)
+    return GeneratedProgram(render_program(program, generator.clauses), program, expected)
 
 
 def generate_from_seed(seed: int, *, deliberate_trap: bool = False) -> GeneratedProgram:
