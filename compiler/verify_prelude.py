@@ -50,7 +50,13 @@ def _spec_str_eq(enc, st, e, args):
 
 def _spec_str_cmp(enc, st, e, args):
     a, b = args
+    fresh = "str_cmp/" + ",".join(str(enc.ref_sort) for _ in range(3)) not in enc._ufs
     f = enc.uf("str_cmp", enc.ref_sort, enc.ref_sort, enc.ref_sort)
+    if fresh:
+        # Comparing the other way round gives the opposite answer, for every pair of strings:
+        # what a proof about an order (a sorted vector of strings) needs of the comparison.
+        x, y = z3.Consts("cmp_a cmp_b", enc.ref_sort)
+        enc.facts.append(z3.ForAll([x, y], f(y, x) == -f(x, y)))
     r = f(a, b)
     enc.facts.append(z3.Or(r == -1, r == 0, r == 1))
     enc.facts.append((r == 0) == enc.str_eq(a, b))
