@@ -38,7 +38,7 @@ from .verify_encode import (INT_BITS, FunctionEncoder, Obligation, Unsupported,
                             encode_function, inlinable)
 from .verify_lia import IntTranslator, NotLinear
 
-VERIFIER_VERSION = "2"
+VERIFIER_VERSION = "3"
 DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
 MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
 QUICK_RLIMIT = 20_000             # the first, short bit-vector attempt
@@ -308,32 +308,133 @@ def solve_function(program: ir.Program, effects: dict[str, Effects],
     solver = z3.Solver(ctx=ctx)
     solver.set("random_seed", SEED)
     solver.set("rlimit", rlimit)
-    for fact in enc.facts:
-        solver.add(fact)
     meter = _Rlimit(solver)
-    ints = _IntSolver(ctx, enc.facts)
+    ints = _IntSolver(ctx)
+    slicer = FactSlicer(enc.facts)
     share = encode_ms / len(enc.obligations)
     results = []
     for ob in enc.obligations:
-        results.append(_prove(enc, solver, ints, meter, ob, fn, share, rlimit))
+        results.append(_prove(enc, solver, ints, slicer, meter, ob, fn, share, rlimit))
     return results
 
 
-class _IntSolver:
-    """The integer translation of a function's facts, ready for obligations (verify_lia)."""
+class FactSlicer:
+    """The facts that bear on one obligation: those connected to it by shared constants.
 
-    def __init__(self, ctx: z3.Context, facts: list[z3.BoolRef]):
+    A function's facts define its fresh constants (a string literal's bytes, a new object's
+    distinctness, a vector length's range); most obligations mention few of them, and a large
+    function has thousands. A fact whose constants are all disconnected from an obligation's
+    (through every other fact) constrains values the obligation cannot see, and each such
+    group of definitions is satisfiable on its own, so leaving it out changes no answer: it
+    only spares the solver the work. The groups are the connected components of a union-find
+    over constants, built once per function."""
+
+    def __init__(self, facts: list[z3.BoolRef]):
+        self.facts = facts
+        self.parent: dict[int, int] = {}
+        self.rep: dict[int, int] = {}         # node id -> a constant of its DAG, or -1
+        self.fact_rep = [self._scan(_consequent(f)) for f in facts]
+        self.given: set[int] = set()
+
+    def find(self, c: int) -> int:
+        root = c
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[c] != root:
+            self.parent[c], c = root, self.parent[c]
+        return root
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+        return min(ra, rb)
+
+    def _scan(self, fact: z3.ExprRef) -> int:
+        """Register a fact: union every constant it mentions; returns one of them, or -1."""
+        stack = [(fact, False)]
+        while stack:
+            node, expanded = stack.pop()
+            key = node.get_id()
+            if not expanded:
+                if key in self.rep:
+                    continue
+                if _is_constant(node):
+                    self.rep[key] = key
+                    self.parent[key] = key
+                    continue
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children())
+                continue
+            found = -1
+            for c in node.children():
+                r = self.rep[c.get_id()]
+                if r >= 0:
+                    found = r if found < 0 else self.union(found, r)
+            self.rep[key] = found
+        return self.rep[fact.get_id()]
+
+    def new_relevant(self, *goal: z3.ExprRef) -> list[z3.BoolRef]:
+        """The facts in the components of the goal's constants (in their original order),
+        with every fact that mentions no constant at all, less those returned before: the
+        solver keeps the facts of earlier obligations, which cost a later one nothing, since
+        each component is satisfiable on its own."""
+        roots: set[int] = set()
+        seen: set[int] = set()
+        stack = list(goal)
+        while stack:
+            node = stack.pop()
+            key = node.get_id()
+            if key in seen:
+                continue
+            seen.add(key)
+            r = self.rep.get(key)
+            if r is not None:
+                if r >= 0:
+                    roots.add(self.find(r))
+            elif not _is_constant(node):
+                stack.extend(node.children())
+        out = []
+        for index, (f, r) in enumerate(zip(self.facts, self.fact_rep)):
+            if index not in self.given and (r < 0 or self.find(r) in roots):
+                self.given.add(index)
+                out.append(f)
+        return out
+
+
+def _consequent(fact: z3.BoolRef) -> z3.BoolRef:
+    """What ties a fact to others: `guard -> body` only through its body. Such a fact is
+    true wherever its guard is false, and where the guard holds, its body is satisfiable
+    with the rest of its own component, so an obligation that sees only the guard needs it
+    not."""
+    if z3.is_app_of(fact, z3.Z3_OP_IMPLIES):
+        return fact.arg(1)
+    return fact
+
+
+def _is_constant(node: z3.ExprRef) -> bool:
+    """An uninterpreted constant (a symbol the model chooses), not a literal value."""
+    return z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED
+
+
+class _IntSolver:
+    """The integer translation of facts and obligations, ready to prove them (verify_lia)."""
+
+    def __init__(self, ctx: z3.Context):
         self.tr = IntTranslator(ctx)
         self.solver = z3.Solver(ctx=ctx)
         self.solver.set("random_seed", SEED)
         self.solver.set("rlimit", INT_RLIMIT)
         self.added = 0
-        for fact in facts:
-            for c in self.tr.assumptions(fact):
-                self.solver.add(c)
+
+    def assume(self, fact: z3.BoolRef) -> None:
+        """A fact of the function, for this obligation and every later one."""
+        for c in self.tr.assumptions(fact):
+            self.solver.add(c)
 
     def prove(self, pc: z3.BoolRef, cond: z3.BoolRef) -> bool:
-        """True when the integer translation shows pc -> cond; False proves nothing."""
+        """True when the integer translation shows pc -> cond under the facts assumed so
+        far; False proves nothing."""
         try:
             goal = self.tr.formula(z3.Not(cond))
         except NotLinear:
@@ -362,8 +463,9 @@ def _result(fn: ir.Function, kind: str, span: Span, message: str, result: str,
                             span.end_col, message, result, **extra)
 
 
-def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, meter: _Rlimit,
-           ob: Obligation, fn: ir.Function, share_ms: float, rlimit: int) -> ObligationResult:
+def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, slicer: FactSlicer,
+           meter: _Rlimit, ob: Obligation, fn: ir.Function, share_ms: float,
+           rlimit: int) -> ObligationResult:
     t0 = time.perf_counter()
     extra: dict[str, Any] = {"note": ob.note, "expect": list(ob.expect)}
     if ob.unmodelled:
@@ -375,16 +477,22 @@ def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, meter: _Rl
         return _result(fn, ob.kind, ob.span, ob.message, "proved", time_ms=ms, **extra)
     before = meter.read()
     heavy_float = ob.uses_floats and _float_arithmetic(ob, enc.float_memo)
+    for fact in slicer.new_relevant(ob.pc, ob.cond):
+        solver.add(fact)
+        ints.assume(fact)
     solver.push()
     solver.add(ob.pc)
     solver.add(z3.Not(ob.cond))
     answer = z3.unknown
     reason = ""
-    if not heavy_float:
+    integers_first = not heavy_float and _costly_in_bits(ob, enc.bits_memo)
+    if integers_first and ints.prove(ob.pc, ob.cond):
+        answer = z3.unsat
+    elif not heavy_float:
         # Most obligations are settled by a short bit-vector search.
         solver.set("rlimit", QUICK_RLIMIT)
         answer = solver.check()
-    if answer == z3.unknown and ints.prove(ob.pc, ob.cond):
+    if answer == z3.unknown and not integers_first and ints.prove(ob.pc, ob.cond):
         answer = z3.unsat
     elif answer == z3.unknown and heavy_float:
         reason = ("not verifiable: float reasoning (the proof needs IEEE arithmetic, which "
@@ -417,13 +525,34 @@ _FLOAT_ARITHMETIC = frozenset({
 })
 
 
-def _float_arithmetic(ob: Obligation, memo: dict[int, bool]) -> bool:
-    """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
-    already takes Z3 about a second, so such proofs are declined, not attempted)."""
-    return _has_float_arithmetic(ob.pc, memo) or _has_float_arithmetic(ob.cond, memo)
+def _costly_in_bits(ob: Obligation, memo: dict[int, bool]) -> bool:
+    """Whether bit-blasting the obligation is costly enough that the integer translation
+    should come first: a quantifier (bit-vector quantifier instantiation rarely ends within
+    the short budget) or a 64-bit division or product of two variables (its circuit alone
+    takes a good part of a second to build)."""
+    return _has_node(ob.pc, memo, _is_costly_in_bits) or _has_node(ob.cond, memo,
+                                                                   _is_costly_in_bits)
 
 
-def _has_float_arithmetic(e: z3.ExprRef, memo: dict[int, bool]) -> bool:
+def _is_costly_in_bits(node: z3.ExprRef) -> bool:
+    if z3.is_quantifier(node):
+        return True
+    if not z3.is_app(node) or node.decl().kind() not in _WIDE_OPERATIONS:
+        return False
+    args = node.children()
+    return args[0].size() == 64 and not z3.is_bv_value(args[1]) and \
+        not z3.is_bv_value(args[0])
+
+
+_WIDE_OPERATIONS = frozenset({
+    z3.Z3_OP_BMUL, z3.Z3_OP_BSDIV, z3.Z3_OP_BSDIV_I, z3.Z3_OP_BUDIV, z3.Z3_OP_BUDIV_I,
+    z3.Z3_OP_BSREM, z3.Z3_OP_BSREM_I, z3.Z3_OP_BUREM, z3.Z3_OP_BUREM_I, z3.Z3_OP_BSMOD,
+    z3.Z3_OP_BSMOD_I,
+})
+
+
+def _has_node(e: z3.ExprRef, memo: dict[int, bool], test: Any) -> bool:
+    """Whether some node of `e` passes `test`; `memo` (one per test) spares shared subterms."""
     stack = [(e, False)]
     while stack:
         node, done = stack.pop()
@@ -433,15 +562,24 @@ def _has_float_arithmetic(e: z3.ExprRef, memo: dict[int, bool]) -> bool:
                 return True
             continue
         if done:
-            memo[key] = any(memo.get(c.get_id(), False) for c in node.children()) or (
-                z3.is_app(node) and node.decl().kind() in _FLOAT_ARITHMETIC)
+            memo[key] = any(memo.get(c.get_id(), False) for c in node.children())
             continue
-        if z3.is_app(node) and node.decl().kind() in _FLOAT_ARITHMETIC:
+        if test(node):
             memo[key] = True
             return True
         stack.append((node, True))
         stack.extend((c, False) for c in node.children())
     return memo.get(e.get_id(), False)
+
+
+def _float_arithmetic(ob: Obligation, memo: dict[int, bool]) -> bool:
+    """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
+    already takes Z3 about a second, so such proofs are declined, not attempted)."""
+    return _has_float_arithmetic(ob.pc, memo) or _has_float_arithmetic(ob.cond, memo)
+
+
+def _has_float_arithmetic(e: z3.ExprRef, memo: dict[int, bool]) -> bool:
+    return _has_node(e, memo, lambda n: z3.is_app(n) and n.decl().kind() in _FLOAT_ARITHMETIC)
 
 
 # --- counterexamples ----------------------------------------------------------------------
@@ -676,7 +814,8 @@ def verify_program(program: ir.Program, *, cache: VerifyCache | None = None,
     results are stored; they are also reused unless `read_cache` is false."""
     effects = analyze_effects(program)
     groups = recursive_groups(call_graph(program))
-    reports = []
+    reports: list[FunctionReport] = []
+    todo: list[tuple[int, ir.Function, str]] = []
     for fn in functions_to_verify(program, skip):
         if only is not None and fn.name not in only:
             continue
@@ -689,12 +828,62 @@ def verify_program(program: ir.Program, *, cache: VerifyCache | None = None,
             reports.append(FunctionReport(fn.name, key, cached,
                                           (time.perf_counter() - t0) * 1000, True))
             continue
-        results = solve_function(program, effects, groups, fn, rlimit)
+        todo.append((len(reports), fn, key))
+        reports.append(FunctionReport(fn.name, key, []))
+    solved = _solve_all(program, effects, groups, [fn for _, fn, _ in todo], rlimit)
+    for (at, fn, key), (results, ms) in zip(todo, solved):
         if cache is not None:
             cache.put(key, results)
-        reports.append(FunctionReport(fn.name, key, results,
-                                      (time.perf_counter() - t0) * 1000, False))
+        reports[at] = FunctionReport(fn.name, key, results, ms, False)
     return reports
+
+
+# Functions are proved in separate solver contexts, so they can be proved in separate
+# processes: each result depends only on its function (11.7), never on which process or in
+# what order, and the reports are put back in program order.
+MIN_FUNCTIONS_PER_JOB = 8
+_shared: tuple[Any, ...] = ()
+
+
+def verify_jobs() -> int:
+    """How many processes prove functions: SYN_VERIFY_JOBS, or the CPUs this process may use."""
+    configured = os.environ.get("SYN_VERIFY_JOBS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _solve_all(program: ir.Program, effects: dict[str, Effects],
+               groups: dict[str, frozenset[str]], todo: list[ir.Function],
+               rlimit: int) -> list[tuple[list[ObligationResult], float]]:
+    jobs = min(verify_jobs(), len(todo) // MIN_FUNCTIONS_PER_JOB)
+    if jobs < 2 or sys.platform == "win32":
+        return [_solve_timed(program, effects, groups, fn, rlimit) for fn in todo]
+    import multiprocessing
+    global _shared
+    # Forked workers inherit the checked program instead of receiving it pickled.
+    _shared = (program, effects, groups, rlimit)
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            return pool.map(_solve_by_name, [fn.name for fn in todo], chunksize=1)
+    finally:
+        _shared = ()
+
+
+def _solve_by_name(name: str) -> tuple[list[ObligationResult], float]:
+    program, effects, groups, rlimit = _shared
+    return _solve_timed(program, effects, groups, program.functions[name], rlimit)
+
+
+def _solve_timed(program: ir.Program, effects: dict[str, Effects],
+                 groups: dict[str, frozenset[str]], fn: ir.Function,
+                 rlimit: int) -> tuple[list[ObligationResult], float]:
+    t0 = time.perf_counter()
+    results = solve_function(program, effects, groups, fn, rlimit)
+    return results, (time.perf_counter() - t0) * 1000
 
 
 def load_checked(path: str, text: str | None = None, *, lib: bool = False) \

@@ -123,6 +123,7 @@ class FunctionEncoder(LoopEncoder):
         self.entry_measure: list[z3.ExprRef] | None = None
         self.uses_floats = False
         self.float_memo: dict[int, bool] = {}
+        self.bits_memo: dict[int, bool] = {}     # verify._costly_in_bits, per subterm
         self.ref_sort = z3.BitVecSort(32, ctx)
         self.str_len = z3.Function("str_len", self.ref_sort, self.ref_sort)
         self.str_bytes = z3.Function("str_bytes", self.ref_sort,

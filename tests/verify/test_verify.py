@@ -243,6 +243,25 @@ fn main() { println(same(7, 2, 2), below(7, 2), wrong(7, 2)); }
     assert wrong.result == "failed" and wrong.replay["status"] == "confirmed"
 
 
+def test_proving_in_several_processes_gives_the_same_report(monkeypatch) -> None:
+    src = "".join(f"""
+fn f{k}(v: Vec[i32], i: i32) -> i32 requires i >= {k} ensures result >= 0 {{
+    if i < v.len() {{ v[i] * 0 + {k} }} else {{ v[i - {k}] }}
+}}
+""" for k in range(17)) + "fn main() {}\n"
+    path = str(HERE / "ok" / "jobs_probe.syn")
+
+    def summary(jobs: str) -> list[tuple]:
+        monkeypatch.setenv("SYN_VERIFY_JOBS", jobs)
+        report = verify_file(path, text=src, replay=False)
+        return [(o.function, o.kind, o.line, o.col, o.result, o.rlimit,
+                 repr(o.counterexample)) for o in report.obligations]
+
+    one, two = summary("1"), summary("2")
+    assert one == two
+    assert {r[4] for r in one} == {"proved", "failed"}     # v[i - k] can be out of bounds
+
+
 # --- determinism and the cache ------------------------------------------------------------
 
 def test_results_and_rlimits_are_deterministic() -> None:
