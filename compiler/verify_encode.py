@@ -48,6 +48,7 @@ INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
 MAX_INLINE_NODES = 150
 MAX_INLINE_DEPTH = 4
 STRING_LIMIT = 64          # string literals longer than this get length facts only
+ATOM_NODES = 16            # a term larger than this is named before it goes under a binder
 ARENA_LIMIT = 2**31 - 1    # bytes: every object lies in an arena under 2048 MiB (spec 7.1)
 
 # float -> integer conversions that do not trap (lower.py FLOAT_TO_INT_RANGES)
@@ -74,6 +75,22 @@ def arbitrary_region(term: z3.ExprRef) -> bool:
     if z3.is_app_of(term, z3.Z3_OP_ITE):
         return arbitrary_region(term.arg(1)) and arbitrary_region(term.arg(2))
     return False
+
+
+def _small(term: z3.ExprRef, limit: int) -> bool:
+    """Whether the term's DAG has at most `limit` nodes."""
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        key = node.get_id()
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > limit:
+            return False
+        stack.extend(node.children())
+    return True
 
 
 def contract_free(fn: ir.Function) -> bool:
@@ -119,6 +136,7 @@ class FunctionEncoder(LoopEncoder):
         self._events = itertools.count()
         self._frame_ids = itertools.count()
         self._ufs: dict[str, z3.FuncDeclRef] = {}
+        self._atoms: dict[int, z3.ExprRef] = {}     # term id -> its name (see `atom`)
         self.entry: list[tuple[ir.Local, z3.ExprRef]] = []
         self.entry_measure: list[z3.ExprRef] | None = None
         self.uses_floats = False
@@ -184,6 +202,22 @@ class FunctionEncoder(LoopEncoder):
         if key not in self._ufs:
             self._ufs[key] = z3.Function(f"{name}#{len(self._ufs)}", *sorts)
         return self._ufs[key]
+
+    def atom(self, term: z3.ExprRef | None) -> z3.ExprRef | None:
+        """`term` itself when it is small, else a fresh constant defined equal to it. The
+        string models put their operands under binders (lambdas), and Z3's simplifier walks
+        a binder's body afresh each time it meets the binder: a merged value (an if-then-else
+        over many paths, whose guards compare strings in turn) would be walked once per path
+        through the nested binders. Naming it keeps every binder's body small."""
+        if term is None or _small(term, ATOM_NODES):
+            return term
+        key = term.get_id()
+        named = self._atoms.get(key)
+        if named is None:
+            named = self.fresh("v", term.sort())
+            self.facts.append(named == term)
+            self._atoms[key] = named
+        return named
 
     def ite_chain(self, guards: list[z3.BoolRef], values: list[z3.ExprRef]) -> z3.ExprRef:
         out = values[-1]
@@ -955,6 +989,7 @@ class FunctionEncoder(LoopEncoder):
                                     z3.BitVecVal(0, 8, self.ctx)))
 
     def str_eq(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        a, b = self.atom(a), self.atom(b)
         la, lb = self.str_len(a), self.str_len(b)
         return z3.And(la == lb, self.str_upto(a, la) == self.str_upto(b, la))
 
@@ -966,7 +1001,7 @@ class FunctionEncoder(LoopEncoder):
             return None, None
         spec = PRELUDE_SPECS.get(e.func)
         if spec is not None:
-            return spec(self, st, e, args)
+            return spec(self, st, e, [self.atom(v) for v in args])
         callee = self.program.functions[e.func]
         if callee.extern_module is not None:
             st = self.havoc_all(st)
