@@ -36,14 +36,18 @@ from .verify_effects import (Effects, analyze_effects, call_graph, decreases_of,
                              region_len, type_key, walk)
 from .verify_encode import (INT_BITS, FunctionEncoder, Obligation, Unsupported,
                             encode_function, inlinable)
+from .verify_state import TooLarge
 from .verify_lia import IntTranslator, NotLinear
 
-VERIFIER_VERSION = "3"
+VERIFIER_VERSION = "4"
 DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
 MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
 QUICK_RLIMIT = 20_000             # the first, short bit-vector attempt
 FLOAT_RLIMIT = 200_000            # for obligations that compare or convert floats
 INT_RLIMIT = 300_000              # for the integer attempt that comes first
+MAX_FORMULA_NODES = 200_000       # terms of an obligation with its facts, beyond which it is
+                                  # not attempted (Z3 simplifies what it is given before any
+                                  # rlimit applies, so the size is bounded up front)
 SEED = 0
 SMALL_LENGTH = 6                  # counterexamples prefer vectors and strings this short
 SMALL_INT = 100                   # and integers this small, when the failure allows
@@ -302,6 +306,11 @@ def solve_function(program: ir.Program, effects: dict[str, Effects],
         return [_result(fn, "function", span, f"{fn.name} is not verified", "unsupported",
                         reason=f"not verifiable: {u.reason}",
                         time_ms=(time.perf_counter() - start) * 1000)]
+    except TooLarge as t:
+        span = t.span or fn.span or Span("?", 1, 1, 1, 2)
+        return [_result(fn, "function", span, f"{fn.name} is not verified", "unknown",
+                        reason=f"resource limit: {t.reason}",
+                        time_ms=(time.perf_counter() - start) * 1000)]
     encode_ms = (time.perf_counter() - start) * 1000
     if not enc.obligations:
         return []
@@ -333,8 +342,10 @@ class FactSlicer:
         self.facts = facts
         self.parent: dict[int, int] = {}
         self.rep: dict[int, int] = {}         # node id -> a constant of its DAG, or -1
+        self.fact_nodes: list[int] = []      # terms each fact adds to those before it
         self.fact_rep = [self._scan(_consequent(f)) for f in facts]
         self.given: set[int] = set()
+        self.given_nodes = 0
 
     def find(self, c: int) -> int:
         root = c
@@ -352,6 +363,7 @@ class FactSlicer:
 
     def _scan(self, fact: z3.ExprRef) -> int:
         """Register a fact: union every constant it mentions; returns one of them, or -1."""
+        known = len(self.rep)
         stack = [(fact, False)]
         while stack:
             node, expanded = stack.pop()
@@ -372,13 +384,16 @@ class FactSlicer:
                 if r >= 0:
                     found = r if found < 0 else self.union(found, r)
             self.rep[key] = found
+        self.fact_nodes.append(len(self.rep) - known)
         return self.rep[fact.get_id()]
 
-    def new_relevant(self, *goal: z3.ExprRef) -> list[z3.BoolRef]:
-        """The facts in the components of the goal's constants (in their original order),
-        with every fact that mentions no constant at all, less those returned before: the
-        solver keeps the facts of earlier obligations, which cost a later one nothing, since
-        each component is satisfiable on its own."""
+    def new_relevant(self, *goal: z3.ExprRef) -> tuple[list[int], int]:
+        """The facts in the components of the goal's constants (their indices, in order),
+        with every fact that mentions no constant at all, less those given before (see
+        `give`): the solver keeps the facts of earlier obligations, which cost a later one
+        nothing, since each component is satisfiable on its own. Also the size of the whole
+        formula the solver would then hold: terms of the facts given and to give, and of the
+        goal outside them."""
         roots: set[int] = set()
         seen: set[int] = set()
         stack = list(goal)
@@ -394,12 +409,16 @@ class FactSlicer:
                     roots.add(self.find(r))
             elif not _is_constant(node):
                 stack.extend(node.children())
-        out = []
-        for index, (f, r) in enumerate(zip(self.facts, self.fact_rep)):
-            if index not in self.given and (r < 0 or self.find(r) in roots):
-                self.given.add(index)
-                out.append(f)
-        return out
+        out = [index for index, r in enumerate(self.fact_rep)
+               if index not in self.given and (r < 0 or self.find(r) in roots)]
+        size = self.given_nodes + sum(self.fact_nodes[i] for i in out) + len(seen)
+        return out, size
+
+    def give(self, indices: list[int]) -> list[z3.BoolRef]:
+        """Record facts as held by the solver; returns them."""
+        self.given.update(indices)
+        self.given_nodes += sum(self.fact_nodes[i] for i in indices)
+        return [self.facts[i] for i in indices]
 
 
 def _consequent(fact: z3.BoolRef) -> z3.BoolRef:
@@ -477,7 +496,13 @@ def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, slicer: Fa
         return _result(fn, ob.kind, ob.span, ob.message, "proved", time_ms=ms, **extra)
     before = meter.read()
     heavy_float = ob.uses_floats and _float_arithmetic(ob, enc.float_memo)
-    for fact in slicer.new_relevant(ob.pc, ob.cond):
+    facts, size = slicer.new_relevant(ob.pc, ob.cond)
+    if size > MAX_FORMULA_NODES:
+        ms = (time.perf_counter() - t0) * 1000 + share_ms
+        return _result(fn, ob.kind, ob.span, ob.message, "unknown",
+                       reason=f"resource limit: the formula has {size} terms (the limit is "
+                              f"{MAX_FORMULA_NODES})", time_ms=ms, **extra)
+    for fact in slicer.give(facts):
         solver.add(fact)
         ints.assume(fact)
     solver.push()

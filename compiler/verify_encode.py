@@ -17,8 +17,11 @@ The model (spec/11-verification.md states it for users):
   ends its path (so later code may assume it passed), loops are cut at their invariants
   (modified locals and written regions are havocked; see `exec_loop`), and calls are modular
   (prove `requires`, havoc what the callee may write, assume `ensures`), except that small
-  loop-free functions without contracts are inlined, and calls of write-free functions are
+  loop-free functions without contracts are inlined (until the function has taken
+  INLINE_STEPS steps: inlining multiplies), and calls of write-free functions are
   uninterpreted functions of their arguments and of the heap regions they read.
+Budgets are counts, never time (spec 11.7): a function that takes more than MAX_STEPS steps
+raises TooLarge, and its obligations are reported unknown.
 Whatever is not modelled raises `Unsupported` or makes an obligation whose result is
 "unknown"; nothing unmodelled is assumed to hold.
 """
@@ -38,8 +41,8 @@ from .lower import size_of
 from .replay import MEASURE_TRAP
 from .verify_loops import LoopEncoder
 from .verify_prelude import PRELUDE_SPECS
-from .verify_state import (Event, Flow, Frame, Heap, LoopCtx, Obligation, State, Unsupported,
-                           contract_text)
+from .verify_state import (Event, Flow, Frame, Heap, LoopCtx, Obligation, State, TooLarge,
+                           Unsupported, contract_text)
 from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, Effects, decreases_of,
                              ghost_with_effects,
                              region_data, region_field, region_len, type_key, walk)
@@ -47,9 +50,13 @@ from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, Effects, decrease
 INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
 MAX_INLINE_NODES = 150
 MAX_INLINE_DEPTH = 4
+INLINE_STEPS = 2_000       # evaluation steps of a function after which calls are not inlined
+MAX_STEPS = 100_000        # evaluation steps of a function after which it is not verified
 STRING_LIMIT = 64          # string literals longer than this get length facts only
 ATOM_NODES = 16            # a term larger than this is named before it goes under a binder
-ARENA_LIMIT = 2**31 - 1    # bytes: every object lies in an arena under 2048 MiB (spec 7.1)
+ARENA_LIMIT = 2**31 - 2**16  # bytes: every object lies in the arena, under 2048 MiB and a
+                             # multiple of 64 KiB (spec 7.1)
+STR_HEADER = 4             # a string's length field precedes its bytes (spec 7.4)
 
 # float -> integer conversions that do not trap (lower.py FLOAT_TO_INT_RANGES)
 FLOAT_TO_INT_RANGES = {
@@ -137,6 +144,7 @@ class FunctionEncoder(LoopEncoder):
         self._frame_ids = itertools.count()
         self._ufs: dict[str, z3.FuncDeclRef] = {}
         self._atoms: dict[int, z3.ExprRef] = {}     # term id -> its name (see `atom`)
+        self.steps = 0                              # expressions evaluated (with inlining)
         self.entry: list[tuple[ir.Local, z3.ExprRef]] = []
         self.entry_measure: list[z3.ExprRef] | None = None
         self.uses_floats = False
@@ -298,7 +306,7 @@ class FunctionEncoder(LoopEncoder):
             # this path computed (after a push or pop) is one only where the path runs.
             self.facts.append(bound if arbitrary_region(lens) else z3.Implies(st.pc, bound))
             return n
-        self.facts.append(n >= 0)
+        self.facts.append(z3.And(n >= 0, n <= ARENA_LIMIT - STR_HEADER))
         return n
 
     def seq_data(self, st: State, seq: ir.Type) -> z3.ExprRef:
@@ -439,6 +447,10 @@ class FunctionEncoder(LoopEncoder):
     # --- expressions ---------------------------------------------------------------------
 
     def exec(self, e: ir.Expr, st: State) -> Flow:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise TooLarge(f"the function takes more than {MAX_STEPS} steps to encode",
+                           self.fn.span)
         method = getattr(self, "x_" + type(e).__name__, None)
         if method is None:
             raise Unsupported(f"{type(e).__name__} is not modelled", e.span)
@@ -1007,8 +1019,10 @@ class FunctionEncoder(LoopEncoder):
             st = self.havoc_all(st)
             return st, self.fresh(f"{e.func}()", callee.result) if callee.result != ir.UNIT \
                 else None
+        # Inlining is exact but multiplies: past a budget of steps, calls are modular (as
+        # precise as the callee's effects allow), which keeps large functions linear.
         if inlinable(callee) and len(self.frames) <= MAX_INLINE_DEPTH and \
-                all(f.fn is not callee for f in self.frames):
+                self.steps < INLINE_STEPS and all(f.fn is not callee for f in self.frames):
             return self.inline(callee, args, st)
         return self.modular_call(e, callee, args, st)
 

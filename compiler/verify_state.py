@@ -26,6 +26,16 @@ class Unsupported(Exception):
         self.span = span
 
 
+class TooLarge(Exception):
+    """The function exceeds a deterministic budget of the verifier (spec 11.7): its
+    obligations are not attempted and are reported as unknown."""
+
+    def __init__(self, reason: str, span: Span | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.span = span
+
+
 @dataclass(frozen=True)
 class Event:
     """A value along a path, for counterexamples: `name = term` at `span`, when `guard`."""
