@@ -5,7 +5,7 @@ check.py), then verifies it function by function; it never lowers or changes the
 the compiled bytes are the same whether or not it runs. verify_encode.py turns a function into
 obligations (what must hold, under which path condition); this module proves them, turns
 failures into counterexamples in source terms, confirms them by running the compiled function
-(replay.py), and caches results. Only this module and verify_encode.py import z3.
+(replay.py), and caches results. Only the verify_* modules import z3.
 
 Determinism: each function is solved in a fresh Z3 context, with fixed seeds and a resource
 limit (`rlimit`, counted in Z3's deterministic steps, not seconds), obligations in source order.
@@ -37,6 +37,7 @@ from .verify_effects import (Effects, analyze_effects, call_graph, decreases_of,
 from .verify_encode import (INT_BITS, FunctionEncoder, Obligation, Unsupported,
                             encode_function, inlinable)
 from .verify_state import TooLarge
+from .verify_terms import RawAst, Terms, has_node
 from .verify_lia import IntTranslator, NotLinear
 
 VERIFIER_VERSION = "4"
@@ -280,17 +281,22 @@ def _calls_of(exprs: list[ir.Expr]) -> set[str]:
 # --- solving ------------------------------------------------------------------------------
 
 class _Rlimit:
-    """Reads the solver's cumulative 'rlimit count' statistic."""
+    """Reads the solver's cumulative 'rlimit count' statistic. An obligation's count is the
+    difference from the previous reading (the end of the obligation before it, or zero): the
+    statistics are not read at the start, since a first read costs a fresh solver a good part
+    of a millisecond."""
 
     def __init__(self, solver: z3.Solver):
         self.solver = solver
+        self.last = 0
 
     def read(self) -> int:
         stats = self.solver.statistics()
         for key in stats.keys():
             if key == "rlimit count":
-                return int(stats.get_key_value(key))
-        return 0
+                self.last = int(stats.get_key_value(key))
+                return self.last
+        return self.last
 
 
 def solve_function(program: ir.Program, effects: dict[str, Effects],
@@ -314,12 +320,12 @@ def solve_function(program: ir.Program, effects: dict[str, Effects],
     encode_ms = (time.perf_counter() - start) * 1000
     if not enc.obligations:
         return []
-    solver = z3.Solver(ctx=ctx)
+    solver = z3.SimpleSolver(ctx=ctx)
     solver.set("random_seed", SEED)
     solver.set("rlimit", rlimit)
     meter = _Rlimit(solver)
     ints = _IntSolver(ctx)
-    slicer = FactSlicer(enc.facts)
+    slicer = FactSlicer(enc.facts, Terms(ctx))
     share = encode_ms / len(enc.obligations)
     results = []
     for ob in enc.obligations:
@@ -338,8 +344,9 @@ class FactSlicer:
     only spares the solver the work. The groups are the connected components of a union-find
     over constants, built once per function."""
 
-    def __init__(self, facts: list[z3.BoolRef]):
+    def __init__(self, facts: list[z3.BoolRef], terms: Terms):
         self.facts = facts
+        self.terms = terms
         self.parent: dict[int, int] = {}
         self.rep: dict[int, int] = {}         # node id -> a constant of its DAG, or -1
         self.fact_nodes: list[int] = []      # terms each fact adds to those before it
@@ -363,24 +370,25 @@ class FactSlicer:
 
     def _scan(self, fact: z3.ExprRef) -> int:
         """Register a fact: union every constant it mentions; returns one of them, or -1."""
+        terms = self.terms
         known = len(self.rep)
-        stack = [(fact, False)]
+        stack = [(fact.as_ast(), False)]
         while stack:
             node, expanded = stack.pop()
-            key = node.get_id()
+            key = terms.id(node)
             if not expanded:
                 if key in self.rep:
                     continue
-                if _is_constant(node):
+                if terms.is_constant(node):
                     self.rep[key] = key
                     self.parent[key] = key
                     continue
                 stack.append((node, True))
-                stack.extend((c, False) for c in node.children())
+                stack.extend((c, False) for c in terms.children(node))
                 continue
             found = -1
-            for c in node.children():
-                r = self.rep[c.get_id()]
+            for c in terms.children(node):
+                r = self.rep[terms.id(c)]
                 if r >= 0:
                     found = r if found < 0 else self.union(found, r)
             self.rep[key] = found
@@ -394,12 +402,13 @@ class FactSlicer:
         nothing, since each component is satisfiable on its own. Also the size of the whole
         formula the solver would then hold: terms of the facts given and to give, and of the
         goal outside them."""
+        terms = self.terms
         roots: set[int] = set()
         seen: set[int] = set()
-        stack = list(goal)
+        stack = [g.as_ast() for g in goal]
         while stack:
             node = stack.pop()
-            key = node.get_id()
+            key = terms.id(node)
             if key in seen:
                 continue
             seen.add(key)
@@ -407,8 +416,8 @@ class FactSlicer:
             if r is not None:
                 if r >= 0:
                     roots.add(self.find(r))
-            elif not _is_constant(node):
-                stack.extend(node.children())
+            elif not terms.is_constant(node):
+                stack.extend(terms.children(node))
         out = [index for index, r in enumerate(self.fact_rep)
                if index not in self.given and (r < 0 or self.find(r) in roots)]
         size = self.given_nodes + sum(self.fact_nodes[i] for i in out) + len(seen)
@@ -431,29 +440,32 @@ def _consequent(fact: z3.BoolRef) -> z3.BoolRef:
     return fact
 
 
-def _is_constant(node: z3.ExprRef) -> bool:
-    """An uninterpreted constant (a symbol the model chooses), not a literal value."""
-    return z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED
-
-
 class _IntSolver:
-    """The integer translation of facts and obligations, ready to prove them (verify_lia)."""
+    """The integer translation of facts and obligations, ready to prove them (verify_lia).
+    Built lazily: most obligations are settled by the bit-vector search and never need it."""
 
     def __init__(self, ctx: z3.Context):
-        self.tr = IntTranslator(ctx)
-        self.solver = z3.Solver(ctx=ctx)
-        self.solver.set("random_seed", SEED)
-        self.solver.set("rlimit", INT_RLIMIT)
+        self.ctx = ctx
+        self.tr: IntTranslator | None = None
+        self.solver: z3.Solver | None = None
+        self.pending: list[z3.BoolRef] = []
         self.added = 0
 
     def assume(self, fact: z3.BoolRef) -> None:
         """A fact of the function, for this obligation and every later one."""
-        for c in self.tr.assumptions(fact):
-            self.solver.add(c)
+        self.pending.append(fact)
 
     def prove(self, pc: z3.BoolRef, cond: z3.BoolRef) -> bool:
         """True when the integer translation shows pc -> cond under the facts assumed so
         far; False proves nothing."""
+        if self.tr is None or self.solver is None:
+            self.tr = IntTranslator(self.ctx)
+            self.solver = z3.Solver(ctx=self.ctx)
+            self.solver.set("random_seed", SEED)
+            self.solver.set("rlimit", INT_RLIMIT)
+        for fact in self.pending:
+            self.solver.add(*self.tr.assumptions(fact))
+        self.pending = []
         try:
             goal = self.tr.formula(z3.Not(cond))
         except NotLinear:
@@ -470,6 +482,7 @@ class _IntSolver:
     def flush(self) -> None:
         """Definitions of the wrap-around and quotient variables stay for good: memoized
         translations refer to them."""
+        assert self.tr is not None and self.solver is not None
         side = self.tr.side
         for c in side[self.added:]:
             self.solver.add(c)
@@ -494,8 +507,8 @@ def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, slicer: Fa
     if z3.is_true(z3.simplify(goal)):
         ms = (time.perf_counter() - t0) * 1000 + share_ms
         return _result(fn, ob.kind, ob.span, ob.message, "proved", time_ms=ms, **extra)
-    before = meter.read()
-    heavy_float = ob.uses_floats and _float_arithmetic(ob, enc.float_memo)
+    before = meter.last
+    heavy_float = ob.uses_floats and _float_arithmetic(ob, enc.float_memo, slicer.terms)
     facts, size = slicer.new_relevant(ob.pc, ob.cond)
     if size > MAX_FORMULA_NODES:
         ms = (time.perf_counter() - t0) * 1000 + share_ms
@@ -510,7 +523,7 @@ def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, slicer: Fa
     solver.add(z3.Not(ob.cond))
     answer = z3.unknown
     reason = ""
-    integers_first = not heavy_float and _costly_in_bits(ob, enc.bits_memo)
+    integers_first = not heavy_float and _costly_in_bits(ob, enc.bits_memo, slicer.terms)
     if integers_first and ints.prove(ob.pc, ob.cond):
         answer = z3.unsat
     elif not heavy_float:
@@ -550,23 +563,22 @@ _FLOAT_ARITHMETIC = frozenset({
 })
 
 
-def _costly_in_bits(ob: Obligation, memo: dict[int, bool]) -> bool:
+def _costly_in_bits(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
     """Whether bit-blasting the obligation is costly enough that the integer translation
     should come first: a quantifier (bit-vector quantifier instantiation rarely ends within
     the short budget) or a 64-bit division or product of two variables (its circuit alone
     takes a good part of a second to build)."""
-    return _has_node(ob.pc, memo, _is_costly_in_bits) or _has_node(ob.cond, memo,
-                                                                   _is_costly_in_bits)
+    return has_node(terms, ob.pc, memo, _is_costly_in_bits) or \
+        has_node(terms, ob.cond, memo, _is_costly_in_bits)
 
 
-def _is_costly_in_bits(node: z3.ExprRef) -> bool:
-    if z3.is_quantifier(node):
+def _is_costly_in_bits(terms: Terms, node: RawAst) -> bool:
+    if terms.is_quantifier(node):
         return True
-    if not z3.is_app(node) or node.decl().kind() not in _WIDE_OPERATIONS:
+    if terms.op(node) not in _WIDE_OPERATIONS:
         return False
-    args = node.children()
-    return args[0].size() == 64 and not z3.is_bv_value(args[1]) and \
-        not z3.is_bv_value(args[0])
+    a, b = terms.children(node)[:2]
+    return terms.bv_size(a) == 64 and not terms.is_numeral(a) and not terms.is_numeral(b)
 
 
 _WIDE_OPERATIONS = frozenset({
@@ -576,35 +588,15 @@ _WIDE_OPERATIONS = frozenset({
 })
 
 
-def _has_node(e: z3.ExprRef, memo: dict[int, bool], test: Any) -> bool:
-    """Whether some node of `e` passes `test`; `memo` (one per test) spares shared subterms."""
-    stack = [(e, False)]
-    while stack:
-        node, done = stack.pop()
-        key = node.get_id()
-        if key in memo and not done:
-            if memo[key]:
-                return True
-            continue
-        if done:
-            memo[key] = any(memo.get(c.get_id(), False) for c in node.children())
-            continue
-        if test(node):
-            memo[key] = True
-            return True
-        stack.append((node, True))
-        stack.extend((c, False) for c in node.children())
-    return memo.get(e.get_id(), False)
-
-
-def _float_arithmetic(ob: Obligation, memo: dict[int, bool]) -> bool:
+def _float_arithmetic(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
     """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
     already takes Z3 about a second, so such proofs are declined, not attempted)."""
-    return _has_float_arithmetic(ob.pc, memo) or _has_float_arithmetic(ob.cond, memo)
+    return has_node(terms, ob.pc, memo, _is_float_arithmetic) or \
+        has_node(terms, ob.cond, memo, _is_float_arithmetic)
 
 
-def _has_float_arithmetic(e: z3.ExprRef, memo: dict[int, bool]) -> bool:
-    return _has_node(e, memo, lambda n: z3.is_app(n) and n.decl().kind() in _FLOAT_ARITHMETIC)
+def _is_float_arithmetic(terms: Terms, node: RawAst) -> bool:
+    return terms.op(node) in _FLOAT_ARITHMETIC
 
 
 # --- counterexamples ----------------------------------------------------------------------
@@ -884,6 +876,7 @@ def verify_jobs() -> int:
 def _solve_all(program: ir.Program, effects: dict[str, Effects],
                groups: dict[str, frozenset[str]], todo: list[ir.Function],
                rlimit: int) -> list[tuple[list[ObligationResult], float]]:
+    keep_freed_memory()
     jobs = min(verify_jobs(), len(todo) // MIN_FUNCTIONS_PER_JOB)
     if jobs < 2 or sys.platform == "win32":
         return [_solve_timed(program, effects, groups, fn, rlimit) for fn in todo]
@@ -896,6 +889,26 @@ def _solve_all(program: ir.Program, effects: dict[str, Effects],
             return pool.map(_solve_by_name, [fn.name for fn in todo], chunksize=1)
     finally:
         _shared = ()
+
+
+# Each Z3 context allocates a block of some megabytes that glibc's malloc serves by mmap and
+# unmaps when the context is deleted, so every function paid ~10 ms of page faults to make its
+# context (and cost 8x its solving for small functions). Raising the mmap and trim thresholds
+# keeps that memory in the heap for the next context: ~1.3 ms instead. It changes no result.
+MMAP_THRESHOLD = 32 << 20
+TRIM_THRESHOLD = 64 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3     # glibc's mallopt parameters
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc's malloc to reuse freed blocks (a no-op where malloc is not glibc's)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def _solve_by_name(name: str) -> tuple[list[ObligationResult], float]:

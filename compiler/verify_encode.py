@@ -40,6 +40,7 @@ from .diagnostics import Span
 from .lower import size_of
 from .replay import MEASURE_TRAP
 from .verify_loops import LoopEncoder
+from .verify_terms import dag_size_at_most
 from .verify_prelude import PRELUDE_SPECS
 from .verify_state import (Event, Flow, Frame, Heap, LoopCtx, Obligation, State, TooLarge,
                            Unsupported, contract_text)
@@ -82,22 +83,6 @@ def arbitrary_region(term: z3.ExprRef) -> bool:
     if z3.is_app_of(term, z3.Z3_OP_ITE):
         return arbitrary_region(term.arg(1)) and arbitrary_region(term.arg(2))
     return False
-
-
-def _small(term: z3.ExprRef, limit: int) -> bool:
-    """Whether the term's DAG has at most `limit` nodes."""
-    seen: set[int] = set()
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        key = node.get_id()
-        if key in seen:
-            continue
-        seen.add(key)
-        if len(seen) > limit:
-            return False
-        stack.extend(node.children())
-    return True
 
 
 def contract_free(fn: ir.Function) -> bool:
@@ -217,7 +202,7 @@ class FunctionEncoder(LoopEncoder):
         a binder's body afresh each time it meets the binder: a merged value (an if-then-else
         over many paths, whose guards compare strings in turn) would be walked once per path
         through the nested binders. Naming it keeps every binder's body small."""
-        if term is None or _small(term, ATOM_NODES):
+        if term is None or dag_size_at_most(term, ATOM_NODES):
             return term
         key = term.get_id()
         named = self._atoms.get(key)
