@@ -404,23 +404,17 @@ class FactSlicer:
         goal outside them."""
         terms = self.terms
         roots: set[int] = set()
-        seen: set[int] = set()
-        stack = [g.as_ast() for g in goal]
-        while stack:
-            node = stack.pop()
-            key = terms.id(node)
-            if key in seen:
-                continue
-            seen.add(key)
-            r = self.rep.get(key)
-            if r is not None:
-                if r >= 0:
-                    roots.add(self.find(r))
-            elif not terms.is_constant(node):
-                stack.extend(terms.children(node))
+        goal_nodes = 0
+        # Below a term of the facts, its component is known already.
+        for key, _ in terms.nodes(*goal, descend=lambda key, node: key not in self.rep
+                                  and not terms.is_constant(node)):
+            goal_nodes += 1
+            r = self.rep.get(key, -1)
+            if r >= 0:
+                roots.add(self.find(r))
         out = [index for index, r in enumerate(self.fact_rep)
                if index not in self.given and (r < 0 or self.find(r) in roots)]
-        size = self.given_nodes + sum(self.fact_nodes[i] for i in out) + len(seen)
+        size = self.given_nodes + sum(self.fact_nodes[i] for i in out) + goal_nodes
         return out, size
 
     def give(self, indices: list[int]) -> list[z3.BoolRef]:

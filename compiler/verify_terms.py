@@ -66,8 +66,11 @@ class Terms:
             return 0
         return api.Z3_get_bv_sort_size(self.ref, sort)
 
-    def nodes(self, *roots: z3.ExprRef) -> Iterator[tuple[int, RawAst]]:
-        """Each node of the roots' DAG once, as (id, handle), parents before children."""
+    def nodes(self, *roots: z3.ExprRef,
+              descend: Callable[[int, RawAst], bool] | None = None) \
+            -> Iterator[tuple[int, RawAst]]:
+        """Each node of the roots' DAG once, as (id, handle), parents before children; below
+        a node only when `descend(id, handle)` allows."""
         seen: set[int] = set()
         stack = [r.as_ast() for r in roots]
         while stack:
@@ -77,7 +80,8 @@ class Terms:
                 continue
             seen.add(key)
             yield key, a
-            stack.extend(self.children(a))
+            if descend is None or descend(key, a):
+                stack.extend(self.children(a))
 
 
 def dag_size_at_most(term: z3.ExprRef, limit: int) -> bool:
