@@ -43,6 +43,8 @@ from .verify_lia import IntTranslator, NotLinear
 VERIFIER_VERSION = "4"
 DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
 MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
+SMALL_MODEL_RLIMIT = 50_000       # for each search of a small counterexample to a quantified
+                                  # claim the full search left unknown
 QUICK_RLIMIT = 20_000             # the first, short bit-vector attempt
 FLOAT_RLIMIT = 200_000            # for obligations that compare or convert floats
 INT_RLIMIT = 300_000              # for the integer attempt that comes first
@@ -538,9 +540,18 @@ def _prove(enc: FunctionEncoder, solver: z3.Solver, ints: _IntSolver, slicer: Fa
                 else f"solver gave up ({why})"
             if ob.uses_floats:
                 reason = "not verifiable: float reasoning exceeded the resource limit"
+    model = None
+    if answer == z3.unknown and not ob.uses_floats and \
+            _quantified(ob, enc.quant_memo, slicer.terms):
+        # Z3 rarely refutes a false quantified claim over unbounded vectors, but with every
+        # vector and string of the inputs short, the quantifiers range over a few indices:
+        # a model found then is a model of the unbounded formula too.
+        model = _small_model(enc, solver, SMALL_MODEL_RLIMIT)
+        if model is not None:
+            answer, reason = z3.sat, ""
     cx = None
     if answer == z3.sat:
-        cx = _counterexample(enc, solver, ob)
+        cx = _counterexample(enc, solver, ob, model)
         result = "failed"
     else:
         result = "proved" if answer == z3.unsat else "unknown"
@@ -582,6 +593,15 @@ _WIDE_OPERATIONS = frozenset({
 })
 
 
+def _quantified(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
+    return has_node(terms, ob.pc, memo, _is_quantifier) or \
+        has_node(terms, ob.cond, memo, _is_quantifier)
+
+
+def _is_quantifier(terms: Terms, node: RawAst) -> bool:
+    return terms.is_quantifier(node)
+
+
 def _float_arithmetic(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
     """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
     already takes Z3 about a second, so such proofs are declined, not attempted)."""
@@ -595,20 +615,30 @@ def _is_float_arithmetic(terms: Terms, node: RawAst) -> bool:
 
 # --- counterexamples ----------------------------------------------------------------------
 
-def _counterexample(enc: FunctionEncoder, solver: z3.Solver, ob: Obligation) -> dict[str, Any]:
-    """Inputs at entry and values along the path, preferring small ones."""
-    model = solver.model()
-    solver.set("rlimit", MODEL_RLIMIT)
+def _small_model(enc: FunctionEncoder, solver: z3.Solver, rlimit: int) -> z3.ModelRef | None:
+    """A model of the solver's formula with short vectors and strings (and small integers,
+    when that is possible) among the inputs, or None when none is found within `rlimit`."""
+    solver.set("rlimit", rlimit)
     for bounds in (_small_bounds(enc, ints=True), _small_bounds(enc, ints=False)):
         if not bounds:
             continue
         solver.push()
         solver.add(*bounds)
-        if solver.check() == z3.sat:
-            model = solver.model()
-            solver.pop()
-            break
+        found = solver.check() == z3.sat
+        model = solver.model() if found else None
         solver.pop()
+        if model is not None:
+            return model
+    return None
+
+
+def _counterexample(enc: FunctionEncoder, solver: z3.Solver, ob: Obligation,
+                    model: z3.ModelRef | None = None) -> dict[str, Any]:
+    """Inputs at entry and values along the path, preferring small ones (`model`, when the
+    caller has found a small one already)."""
+    if model is None:
+        found = solver.model()          # taken first: the searches below replace it
+        model = _small_model(enc, solver, MODEL_RLIMIT) or found
     reader = _ModelReader(enc, model)
     inputs = []
     args = []

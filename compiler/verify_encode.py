@@ -48,7 +48,7 @@ from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, Effects, decrease
                              ghost_with_effects,
                              region_data, region_field, region_len, type_key, walk)
 
-INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
+INT_BITS: dict[ir.Type, int] = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
 MAX_INLINE_NODES = 150
 MAX_INLINE_DEPTH = 4
 INLINE_STEPS = 2_000       # evaluation steps of a function after which calls are not inlined
@@ -60,7 +60,7 @@ ARENA_LIMIT = 2**31 - 2**16  # bytes: every object lies in the arena, under 2048
 STR_HEADER = 4             # a string's length field precedes its bytes (spec 7.4)
 
 # float -> integer conversions that do not trap (lower.py FLOAT_TO_INT_RANGES)
-FLOAT_TO_INT_RANGES = {
+FLOAT_TO_INT_RANGES: dict[tuple[str, ir.Type], tuple[str, float, float]] = {
     ("f64", ir.I32): ("gt", -2.0**31 - 1, 2.0**31),
     ("f32", ir.I32): ("ge", -2.0**31, 2.0**31),
     ("f64", ir.I64): ("ge", -2.0**63, 2.0**63),
@@ -135,6 +135,7 @@ class FunctionEncoder(LoopEncoder):
         self.uses_floats = False
         self.float_memo: dict[int, bool] = {}
         self.bits_memo: dict[int, bool] = {}     # verify._costly_in_bits, per subterm
+        self.quant_memo: dict[int, bool] = {}    # verify._quantified, per subterm
         self.ref_sort = z3.BitVecSort(32, ctx)
         self.str_len = z3.Function("str_len", self.ref_sort, self.ref_sort)
         self.str_bytes = z3.Function("str_bytes", self.ref_sort,
@@ -272,6 +273,7 @@ class FunctionEncoder(LoopEncoder):
         return replace(st, heap=Heap({}, len(self.epochs) - 1))
 
     def seq_regions(self, seq: ir.Type) -> tuple[z3.SortRef, z3.SortRef]:
+        assert isinstance(seq, (ir.VecT, ir.ArrayT))  # strings are immutable: no regions
         elem = self.sort(seq.elem)
         data = z3.ArraySort(self.ref_sort, z3.ArraySort(self.ref_sort, elem))
         return z3.ArraySort(self.ref_sort, self.ref_sort), data
@@ -282,6 +284,7 @@ class FunctionEncoder(LoopEncoder):
         elif isinstance(seq, ir.ArrayT):
             return self.i32(seq.size)
         else:
+            assert isinstance(seq, ir.VecT)
             len_sort, _ = self.seq_regions(seq)
             lens = self.region(st.heap, region_len(seq), len_sort)
             n = z3.Select(lens, ref)
@@ -335,6 +338,7 @@ class FunctionEncoder(LoopEncoder):
         self.assume_depth -= 1
         if st is None:
             return self.obligations
+        assert fn.body is not None  # only functions with bodies are verified
         end, value = self.exec(fn.body, st)
         exits = list(frame.returns)
         if end is not None:
@@ -633,6 +637,7 @@ class FunctionEncoder(LoopEncoder):
         st, a = self.exec(e.operand, st)
         if st is None:
             return None, None
+        assert a is not None  # the operand is a bool or a number, never unit
         if e.op == "not":
             return st, z3.Not(a)
         if e.op == "bitnot":
@@ -767,6 +772,7 @@ class FunctionEncoder(LoopEncoder):
         return st, r
 
     def x_VecNew(self, e: ir.VecNew, st: State) -> Flow:
+        assert isinstance(e.type, ir.VecT)
         return self.new_sequence(st, e.type, self.i32(0),
                                  z3.K(self.ref_sort, self.zero(e.type.elem)))
 
@@ -774,6 +780,7 @@ class FunctionEncoder(LoopEncoder):
         st, values = self.exec_all(e.elems, st)
         if st is None:
             return None, None
+        assert isinstance(e.type, ir.ArrayT)
         arr = z3.K(self.ref_sort, self.zero(e.type.elem))
         for i, v in enumerate(values):
             arr = z3.Store(arr, self.i32(i), v)
@@ -936,16 +943,16 @@ class FunctionEncoder(LoopEncoder):
         t = e.scrutinee.type
         if t != ir.UNIT:
             st = st.bind(self.key(e.scrutinee_local), scrut)
-        flows = []
+        flows: list[tuple[State, z3.ExprRef | None]] = []
         rest = st
         for arm in e.arms:
             test, binds = self.pattern(arm.pattern, t, scrut)
             arm_st = rest.assume(test)
             for local, value in binds:
                 arm_st = arm_st.bind(self.key(local), value)
-            out = self.exec(arm.body, arm_st)
-            if out[0] is not None:
-                flows.append(out)
+            out_st, out_value = self.exec(arm.body, arm_st)
+            if out_st is not None:
+                flows.append((out_st, out_value))
             rest = rest.assume(z3.Not(test))
         if e.type == ir.UNIT:
             flows = [(s, None) for s, _ in flows]
@@ -962,6 +969,7 @@ class FunctionEncoder(LoopEncoder):
                 return self.str_eq(value, r), []
             if isinstance(lit, ir.BoolConst):
                 return value == z3.BoolVal(lit.value, self.ctx), []
+            assert isinstance(lit, ir.IntConst)
             return value == z3.BitVecVal(lit.value, INT_BITS[t], self.ctx), []
         if isinstance(p, ir.PVariant):
             tests = [self.enum_tag(p.enum)(value) == p.tag]
@@ -1022,6 +1030,7 @@ class FunctionEncoder(LoopEncoder):
         frame, st = self.bind_params(callee, args, st)
         self.loops.append(None)
         self.assume_depth += 1      # the callee's own checks are proved where it is defined
+        assert callee.body is not None  # inlinable() holds
         try:
             end, value = self.exec(callee.body, st)
         finally:
