@@ -11,9 +11,10 @@ Figures (all from cold verifications, i.e. without the result cache, unless name
 - `verify_<kind>_ms_median` and `verify_<kind>_rlimit_median`: per obligation kind over the
   corpus in tests/verify (ok and bad programs);
 - `verify_corpus_obligations`, `verify_corpus_proved`;
-- `verify_bootstrap_cold_s`, `verify_bootstrap_obligations`, `verify_bootstrap_proved`: the whole
-  self-hosted compiler (bootstrap/main.syn and every module it imports) verified without the
-  cache and without replays, by as many processes as the machine gives (null with --quick).
+- `verify_bootstrap_cold_s`, `verify_bootstrap_obligations`, `verify_bootstrap_proved`,
+  `verify_bootstrap_failed`, `verify_bootstrap_unknown`: the whole self-hosted compiler
+  (bootstrap/main.syn and every module it imports) verified without the cache and without
+  replays, by as many processes as the machine gives (null with --quick).
 The time of an obligation is what verify.py records for it: its share of encoding the function
 plus its own solving. rlimit is Z3's deterministic resource count for the obligation.
 The parser is warmed first, so the figures are the verifier's, not lark's grammar build.
@@ -162,7 +163,8 @@ def run(quick: bool) -> Figures:
 def _bootstrap(work: Path, quick: bool) -> Figures:
     """The self-hosted compiler verified cold (about a minute and a half on two cores)."""
     from synapse.compiler.verify import VerifyCache, verify_file
-    keys = ("verify_bootstrap_cold_s", "verify_bootstrap_obligations", "verify_bootstrap_proved")
+    keys = ("verify_bootstrap_cold_s", "verify_bootstrap_obligations", "verify_bootstrap_proved",
+            "verify_bootstrap_failed", "verify_bootstrap_unknown")
     if quick:
         return dict.fromkeys(keys)
     t0 = time.perf_counter()
@@ -173,7 +175,11 @@ def _bootstrap(work: Path, quick: bool) -> Figures:
     return {"verify_bootstrap_cold_s": round(seconds, 2),
             "verify_bootstrap_obligations": len(report.obligations),
             "verify_bootstrap_proved": sum(1 for o in report.obligations
-                                           if o.result == "proved")}
+                                           if o.result == "proved"),
+            "verify_bootstrap_failed": sum(1 for o in report.obligations
+                                           if o.result == "failed"),
+            "verify_bootstrap_unknown": sum(1 for o in report.obligations
+                                            if o.result == "unknown")}
 
 
 def _median(values: list) -> float | None:
