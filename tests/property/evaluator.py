@@ -120,6 +120,15 @@ class Call:
 
 
 @dataclass(frozen=True)
+class FloatMethod:
+    """`(receiver).name()` or `(receiver).name(arg)`: the f64 methods of spec 10.10."""
+
+    name: str
+    receiver: "Expr"
+    arg: "Expr | None"
+
+
+@dataclass(frozen=True)
 class Index:
     """`target[i]` where the rendered index is `((i % len) + len) % len`, always in bounds."""
 
@@ -167,8 +176,8 @@ class VecNew:
 
 
 Expr = Union[
-    Lit, Var, Unary, Binary, Logic, Cast, IfExpr, Call, Index, Len, FieldGet, StructLit,
-    ArrayLit, ArrayRepeat, VecNew,
+    Lit, Var, Unary, Binary, Logic, Cast, IfExpr, Call, FloatMethod, Index, Len, FieldGet,
+    StructLit, ArrayLit, ArrayRepeat, VecNew,
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -457,6 +466,38 @@ def cast(value: object, from_ty: str, to_ty: str) -> object:
     return wrap(value, to_ty)  # type: ignore[arg-type]  # int->int: wrap or sign/zero-extend
 
 
+def float_method(name: str, x: float, y: float | None) -> float:
+    """The f64 methods (spec 10.10), each the WebAssembly instruction IEEE 754 defines."""
+    if name in ("min", "max"):
+        assert y is not None
+        if math.isnan(x) or math.isnan(y):
+            return math.nan
+        if x == y == 0.0:
+            # -0.0 < 0.0 here, though they compare equal.
+            negative = math.copysign(1.0, x) < 0 or math.copysign(1.0, y) < 0
+            positive = math.copysign(1.0, x) > 0 or math.copysign(1.0, y) > 0
+            if name == "min":
+                return -0.0 if negative else 0.0
+            return 0.0 if positive else -0.0
+        return min(x, y) if name == "min" else max(x, y)
+    if name == "copysign":
+        assert y is not None
+        if math.isnan(y):
+            # The sign of a NaN that arithmetic produced is not fixed by the spec.
+            raise Unspecified("copysign from a NaN")
+        return math.copysign(x, y)
+    if name == "abs":
+        return math.fabs(x)
+    if name == "sqrt":
+        return math.nan if x < 0 else math.sqrt(x)
+    if math.isnan(x) or math.isinf(x):
+        return x
+    rounded = {"floor": math.floor, "ceil": math.ceil, "trunc": math.trunc,
+               "round": round}[name](x)
+    # An integral result of zero keeps the sign of x (ceil(-0.5) is -0.0).
+    return float(rounded) if rounded != 0 else math.copysign(0.0, x)
+
+
 def float_to_int(value: float, ty: str) -> int:
     if math.isnan(value):
         raise Trap(INVALID_CONVERSION)
@@ -557,6 +598,11 @@ class Interpreter:
     def eval_Call(self, expr: Call, frame: Frame) -> object:
         args = [self.eval(arg, frame) for arg in expr.args]
         return self.call(self.functions[expr.func], args)
+
+    def eval_FloatMethod(self, expr: FloatMethod, frame: Frame) -> object:
+        receiver = self.eval(expr.receiver, frame)
+        arg = None if expr.arg is None else self.eval(expr.arg, frame)
+        return float_method(expr.name, receiver, arg)  # type: ignore[arg-type]
 
     def eval_Index(self, expr: Index, frame: Frame) -> object:
         target = self.eval(expr.target, frame)

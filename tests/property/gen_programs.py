@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from evaluator import (
     BOOL, F64, I32, I64, INT_TYPES, MAX, MIN, NUMERIC_TYPES, SCALAR_TYPES, U8,
     ArrayLit, ArrayRepeat, ArrayType, Assign, Binary, Break, Call, CallStmt, Cast, Continue,
-    Expr, FieldGet, ForEach, ForRange, Function, If, IfExpr, Index, Len, Let, Lit, Logic,
+    Expr, FieldGet, FloatMethod, ForEach, ForRange, Function, If, IfExpr, Index, Len, Let, Lit, Logic,
     Outcome, Print, Program, Push, Return, Stmt, StructDef, StructLit, StructType, Type, Unary,
     Unspecified, Var, VecNew, VecType, While, evaluate,
 )
@@ -49,6 +49,8 @@ ARITHMETIC_OPS = ("+", "-", "*", "/", "%")
 BITWISE_OPS = ("&", "|", "^", "<<", ">>")
 COMPARISON_OPS = ("==", "!=", "<", "<=", ">", ">=")
 FLOAT_OPS = ("+", "-", "*", "/")
+FLOAT_METHODS = ("sqrt", "abs", "floor", "ceil", "trunc", "round")
+FLOAT_METHODS_OF_TWO = ("min", "max", "copysign")
 
 INT_EDGES = {
     I32: (0, 1, -1, 2, 7, 31, 32, 33, -32, MIN[I32], MAX[I32], MIN[I32] + 1, MAX[I32] - 1, 65536),
@@ -260,6 +262,7 @@ class ProgramGenerator:
             (2, self.call_expr),
             (2, self.element_expr),
             (1, self.len_expr),
+            (1, self.float_method_expr),
         ]
         for _ in range(4):
             result = weighted(self.chooser, builders)(ty, depth)
@@ -283,6 +286,17 @@ class ProgramGenerator:
         left = self.expr(ty, depth - 1)
         right = self.divisor(ty, depth) if op in ("/", "%") else self.expr(ty, depth - 1)
         return Binary(op, left, right, ty)
+
+    def float_method_expr(self, ty: str, depth: int) -> Expr | None:
+        """`(x).sqrt()`, `(x).min(y)`...; a literal receiver now and then (`(2.5).round()`),
+        which the compilers fold or leave to the engine."""
+        if ty != F64:
+            return None
+        receiver = self.literal(F64) if self.percent(20) else self.expr(F64, depth - 1)
+        if self.percent(35):
+            name = self.pick(FLOAT_METHODS_OF_TWO)
+            return FloatMethod(name, receiver, self.expr(F64, depth - 1))
+        return FloatMethod(self.pick(FLOAT_METHODS), receiver, None)
 
     def divisor(self, ty: str, depth: int) -> Expr:
         # Deliberately divide by zero and by -1 (MIN / -1) now and then.
@@ -869,6 +883,9 @@ def render_expr(expr: Expr) -> str:
         )
     if isinstance(expr, Call):
         return f"{expr.func}({', '.join(render_expr(arg) for arg in expr.args)})"
+    if isinstance(expr, FloatMethod):
+        arg = "" if expr.arg is None else render_expr(expr.arg)
+        return f"({render_expr(expr.receiver)}).{expr.name}({arg})"
     if isinstance(expr, Index):
         target = render_expr(expr.target)
         n = f"{target}.len()" if expr.is_vec else str(expr.length)
