@@ -689,6 +689,10 @@ def _bound_value(enc: FunctionEncoder, term: z3.ExprRef, t: ir.Type, ints: bool,
             _bound_value(enc, cell, ft, ints, out, depth + 1)
 
 
+class _OpenValue(Exception):
+    """A value the model does not fix (see `_ModelReader.number`)."""
+
+
 class _ModelReader:
     """Values of the entry state in a model, as JSON-able trees (see render_value)."""
 
@@ -700,27 +704,40 @@ class _ModelReader:
     def eval(self, term: z3.ExprRef) -> z3.ExprRef:
         return self.model.eval(term, model_completion=True)
 
+    def number(self, term: z3.ExprRef, signed: bool = True) -> int:
+        """The integer a bit-vector term has in the model. A model of a formula with
+        quantifiers may leave a term open (an expression, not a value): _OpenValue then."""
+        v = self.eval(term)
+        if not z3.is_bv_value(v):
+            raise _OpenValue()
+        return v.as_signed_long() if signed else v.as_long()
+
     def value(self, term: z3.ExprRef | None, t: ir.Type, depth: int = 0) -> dict[str, Any]:
+        try:
+            return self._value(term, t, depth)
+        except _OpenValue:
+            return {"t": "opaque", "why": "the solver's model leaves this value open"}
+
+    def _value(self, term: z3.ExprRef | None, t: ir.Type, depth: int) -> dict[str, Any]:
         if term is None:
             return {"t": "unit"}
         if t in INT_BITS:
-            v = self.eval(term)
-            n = v.as_signed_long() if t != ir.U8 else v.as_long()
-            return {"t": t.name, "v": n}
+            n = self.number(term, signed=t != ir.U8)
+            return {"t": str(t), "v": n}  # str of a Prim other than unit: its name
         if t == ir.BOOL:
             return {"t": "bool", "v": z3.is_true(self.eval(term))}
         if t in ir.FLOAT_TYPES:
-            return {"t": t.name, "v": self.float_value(term, t)}
+            return {"t": str(t), "v": self.float_value(term, t)}
         if t == ir.STR:
-            n = self.eval(self.enc.str_len(term)).as_signed_long()
+            n = self.number(self.enc.str_len(term))
             if n < 0 or n > MAX_REPLAY_ELEMENTS:
                 return {"t": "opaque", "why": f"a string of {n} bytes"}
             data = self.enc.str_bytes(term)
-            return {"t": "str", "v": bytes(self.eval(data[self.enc.i32(i)]).as_long()
+            return {"t": "str", "v": bytes(self.number(data[self.enc.i32(i)], signed=False)
                                            for i in range(n)).hex()}
         if depth > 6:
             return {"t": "opaque", "why": "nested too deeply"}
-        ref = self.eval(term).as_long()
+        ref = self.number(term, signed=False)
         key = (type_key(t), ref)
         if key in self.seen:
             return {"t": "ref", "id": self.seen[key]}
@@ -737,7 +754,7 @@ class _ModelReader:
                 fields.append([name, self.value(cell, ft, depth + 1)])
             return {"t": "struct", "name": t.name, "id": ident, "fields": fields}
         if isinstance(t, ir.EnumT):
-            tag = self.eval(self.enc.enum_tag(t.name)(term)).as_signed_long()
+            tag = self.number(self.enc.enum_tag(t.name)(term))
             variants = self.enc.program.enums[t.name].variants
             if not 0 <= tag < len(variants):
                 tag = 0
@@ -756,7 +773,7 @@ class _ModelReader:
             n = t.size
         else:
             enc.region_sorts.setdefault(region_len(t), len_sort)
-            n = self.eval(z3.Select(enc.epoch_base(region_len(t), 0), term)).as_signed_long()
+            n = self.number(z3.Select(enc.epoch_base(region_len(t), 0), term))
         if n < 0 or n > MAX_REPLAY_ELEMENTS:
             return {"t": "opaque", "why": f"a sequence of {n} elements"}
         enc.region_sorts.setdefault(region_data(t), data_sort)
@@ -770,7 +787,7 @@ class _ModelReader:
         v = self.eval(term)
         if z3.is_true(self.eval(z3.fpIsNaN(term, ctx=self.enc.ctx))):
             return "nan"
-        bits = self.eval(z3.fpToIEEEBV(v, ctx=self.enc.ctx)).as_long()
+        bits = self.number(z3.fpToIEEEBV(v, ctx=self.enc.ctx), signed=False)
         if t == ir.F32:
             x = struct.unpack("<f", struct.pack("<I", bits))[0]
         else:

@@ -106,6 +106,23 @@ def test_counterexample_is_in_source_terms() -> None:
     assert "replay: confirmed: trap: ensures failed: result >= 0" in rendered
 
 
+def test_a_value_the_model_leaves_open_is_shown_as_opaque() -> None:
+    """A model of a formula with quantifiers may leave a term open (an expression, not a
+    value); the counterexample shows that value as opaque instead of failing."""
+    import z3
+    from synapse.compiler.verify import _ModelReader
+    x, y = z3.BitVec("x", 32), z3.BitVec("y", 32)
+    f = z3.Function("f", z3.BitVecSort(32), z3.BitVecSort(32))
+    solver = z3.Solver()
+    solver.add(f(y) > 0)
+    assert solver.check() == z3.sat
+    reader = _ModelReader(None, solver.model())  # type: ignore[arg-type]
+    open_term = z3.If(z3.ForAll([x], f(x) > 0), z3.BitVecVal(1, 32), z3.BitVecVal(2, 32))
+    assert reader.value(open_term, ir.I32)["t"] == "opaque"
+    closed = reader.value(f(y), ir.I32)
+    assert closed["t"] == "i32" and closed["v"] > 0
+
+
 def test_replay_builds_vectors_and_structs() -> None:
     report = report_for(HERE / "bad" / "bump_overflow.syn")
     (o,) = [o for o in report.obligations if o.result == "failed"]
