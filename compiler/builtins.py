@@ -11,7 +11,7 @@ from .diagnostics import Span
 
 PRIMS = {"i32": ir.I32, "i64": ir.I64, "u8": ir.U8, "f32": ir.F32, "f64": ir.F64,
          "bool": ir.BOOL, "str": ir.STR}
-INT_BITS = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
+INT_BITS: dict[ir.Type, int] = {ir.I32: 32, ir.I64: 64, ir.U8: 8}
 BUILTIN_FUNCS = ("print", "println", "panic")
 INTRINSICS: dict[str, tuple[tuple[ir.Type | None, ...], ir.Type]] = {
     # name: (parameter types, None = any reference; result type)
@@ -27,8 +27,9 @@ INTRINSICS: dict[str, tuple[tuple[ir.Type | None, ...], ir.Type]] = {
     "__heap_ptr": ((), ir.I32),
     "__arena_size": ((), ir.I32),
 }
-TO_STR = {ir.I32: "__i32_to_str", ir.I64: "__i64_to_str", ir.U8: "__u8_to_str",
-          ir.BOOL: "__bool_to_str", ir.F64: "__f64_to_str", ir.F32: "__f32_to_str"}
+TO_STR: dict[ir.Type, str] = {
+    ir.I32: "__i32_to_str", ir.I64: "__i64_to_str", ir.U8: "__u8_to_str",
+    ir.BOOL: "__bool_to_str", ir.F64: "__f64_to_str", ir.F32: "__f32_to_str"}
 
 
 # The type of an expression that failed to check. It matches every expectation silently, so

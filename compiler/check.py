@@ -156,8 +156,8 @@ class _Checker:
         syms = self.symbols[name]
         for decl in syms.structs.values():
             self.structs[f"{name}.{decl.name}"] = ir.StructDef(f"{name}.{decl.name}", [])
-        for decl in syms.enums.values():
-            self.enums[f"{name}.{decl.name}"] = ir.EnumDef(f"{name}.{decl.name}", [])
+        for enum_decl in syms.enums.values():
+            self.enums[f"{name}.{enum_decl.name}"] = ir.EnumDef(f"{name}.{enum_decl.name}", [])
         for decl in syms.structs.values():
             fields = self.structs[f"{name}.{decl.name}"].fields
             seen: set[str] = set()
@@ -167,10 +167,10 @@ class _Checker:
                     continue
                 seen.add(f.name)
                 fields.append((f.name, self.resolve_type(name, f.type)))
-        for decl in syms.enums.values():
-            variants = self.enums[f"{name}.{decl.name}"].variants
+        for enum_decl in syms.enums.values():
+            variants = self.enums[f"{name}.{enum_decl.name}"].variants
             seen = set()
-            for v in decl.variants:
+            for v in enum_decl.variants:
                 if v.name in seen:
                     self.sink.error("E0102", f"duplicate variant '{v.name}'", v.span)
                     continue
@@ -425,9 +425,10 @@ class _FunctionChecker(CallChecker):
         stmts: list[ir.Expr] = []
         tail_ast = b.tail
         body = list(b.stmts)
-        if tail_ast is None and body and isinstance(body[-1], ast.ExprStmt) \
-                and not body[-1].semicolon:
-            tail_ast = body.pop().expr
+        last = body[-1] if body else None
+        if tail_ast is None and isinstance(last, ast.ExprStmt) and not last.semicolon:
+            body.pop()
+            tail_ast = last.expr
         for s in body:
             stmts.append(self.stmt(s))
         value = None
@@ -499,7 +500,7 @@ class _FunctionChecker(CallChecker):
             if not local.mutable:
                 self.sink.error("E0212", f"cannot assign twice to immutable binding "
                                 f"'{target.name}' (declare it with `var`)", target.span)
-            current = ir.LocalGet(local.type, target.span, local)
+            current: ir.Expr = ir.LocalGet(local.type, target.span, local)
             value = self.compound(op, current, s.value, s.span) if op else \
                 self.expect(s.value, local.type)
             return ir.LocalSet(ir.UNIT, s.span, local, value)
@@ -533,18 +534,18 @@ class _FunctionChecker(CallChecker):
             if found is None:
                 self.expr(s.value, None)
                 return ir.Unit(ir.UNIT, s.span)
-            struct, index, ftype = found
+            struct, field_index, ftype = found
             if op is None:
-                return ir.FieldSet(ir.UNIT, s.span, obj, struct, index,
+                return ir.FieldSet(ir.UNIT, s.span, obj, struct, field_index,
                                    self.expect(s.value, ftype))
             tmp = self.new_local("$obj", obj.type)
             current = ir.FieldGet(ftype, target.span, ir.LocalGet(obj.type, s.span, tmp),
-                                  struct, index)
+                                  struct, field_index)
             value = self.compound(op, current, s.value, s.span)
             return ir.Block(ir.UNIT, s.span, [
                 ir.Let(ir.UNIT, s.span, tmp, obj),
-                ir.FieldSet(ir.UNIT, s.span, ir.LocalGet(obj.type, s.span, tmp), struct, index,
-                            value)], None)
+                ir.FieldSet(ir.UNIT, s.span, ir.LocalGet(obj.type, s.span, tmp), struct,
+                            field_index, value)], None)
         self.sink.error("E0212", "this expression cannot be assigned to", target.span)
         return ir.Unit(ir.UNIT, s.span)
 
@@ -871,7 +872,7 @@ class _FunctionChecker(CallChecker):
     def expr_IfExpr(self, e: ast.IfExpr, expected: ir.Type | None,
                     statement: bool = False) -> ir.Expr:
         cond = self.condition(e.cond)
-        then = self.block(e.then, expected)
+        then: ir.Expr = self.block(e.then, expected)
         if e.else_ is None:
             if then.type != ir.UNIT and not self.diverges(then):
                 if not statement:

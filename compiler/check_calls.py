@@ -16,14 +16,37 @@ from .builtins import (BUILTIN_FUNCS, ERROR, FLOAT_BINARY, FLOAT_UNARY, INTRINSI
                        poison)
 
 if TYPE_CHECKING:
-    from .check import _FunctionChecker
+    from .check import _Checker, _Symbols
+    from .diagnostics import DiagnosticSink, Span
 
 
 class CallChecker:
     """Methods of `_FunctionChecker` that check calls (split out by construct)."""
 
+    if TYPE_CHECKING:
+        # What the mixin uses of `_FunctionChecker` (defined there).
+        c: _Checker
+        sink: DiagnosticSink
+        module: str
+        syms: _Symbols
 
-    def expr_Call(self: "_FunctionChecker", e: ast.Call, expected: ir.Type | None) -> ir.Expr:
+        @property
+        def prelude(self) -> bool: ...
+        def lookup_local(self, name: str) -> ir.Local | None: ...
+        def lookup_function(self, name: str, module: str | None = None) -> str | None: ...
+        def find_variant(self, enum_name: str | None, name: str, span: Span,
+                         expected: ir.Type | None, module: str | None = None) \
+            -> tuple[str, ir.Variant] | None: ...
+        def location(self, span: Span) -> str: ...
+        def diverges(self, e: ir.Expr) -> bool: ...
+        def expect(self, e: ast.Expr, t: ir.Type) -> ir.Expr: ...
+        def expr(self, e: ast.Expr, expected: ir.Type | None,
+                 statement: bool = False) -> ir.Expr: ...
+        def value(self, e: ast.Expr, expected: ir.Type | None = None) -> ir.Expr: ...
+        def prelude_call(self, name: str, args: list[ir.Expr], t: ir.Type,
+                         span: Span) -> ir.Expr: ...
+
+    def expr_Call(self, e: ast.Call, expected: ir.Type | None) -> ir.Expr:
         callee = e.callee
         if isinstance(callee, ast.Name):
             return self.call_name(e, callee, expected)

@@ -14,11 +14,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from . import wasm
 from .check import check_program
 from .diagnostics import CompileError, Diagnostic
 from .loader import load_program
 from .lower import lower_program
+from .wasm import Module
 
 # Deeply nested programs are refused by the parser (E0007) long before this; the limit only
 # gives the tree walks of the later phases the room those accepted programs need.
@@ -33,7 +33,7 @@ class CompileResult:
     wasm: bytes | None
     diagnostics: list[Diagnostic]
     sources: dict[str, str] = field(default_factory=dict)
-    module: wasm.Module | None = None
+    module: Module | None = None
     timings: dict[str, float] = field(default_factory=dict)   # phase -> seconds
 
     @property

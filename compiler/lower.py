@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from . import ir
 from .diagnostics import CompileError, Diagnostic, Span
@@ -326,9 +326,10 @@ class ProgramLowerer:
         module = Module()
         index: dict[Target, int] = {}
         for target in self.imports:
-            params, results = self.import_sigs[target]
+            import_params, import_results = self.import_sigs[target]
             mod, name = target.name.split(".", 1)
-            index[target] = module.import_func(mod, name, params, results, target.name)
+            index[target] = module.import_func(mod, name, import_params, import_results,
+                                               target.name)
         for target in self.funcs:
             params, results, _, _ = self.bodies[target]
             index[target] = module.reserve_func(target.name, params, results)
@@ -691,7 +692,9 @@ class FunctionLowerer:
         "invalid conversion to integer" (by converting a NaN), not "integer overflow" as a
         plain out-of-range `trunc` would, so that every bad conversion reads the same."""
         s = valtype(src)
-        lower_op, lower, upper = FLOAT_TO_INT_RANGES[(s, valtype(dst) if dst != ir.U8 else "u8")]
+        d = valtype(dst) if dst != ir.U8 else "u8"
+        assert s is not None and d is not None  # a float and an integer: neither is unit
+        lower_op, lower, upper = FLOAT_TO_INT_RANGES[(s, d)]
         tmp = self.scratch(s)
         self.release(s, tmp)  # used only inside this fixed sequence
         trunc = "i64.trunc_" if dst == ir.I64 else "i32.trunc_"
@@ -1319,7 +1322,8 @@ INTRINSIC_OPS: dict[str, Code] = {
 }
 
 
-_DISPATCH: dict[type, Callable[[FunctionLowerer, ir.Expr], None]] = {
+# Each handler takes the node class it is keyed by, which a dict's type cannot say.
+_DISPATCH: dict[type, Callable[[FunctionLowerer, Any], None]] = {
     ir.IntConst: FunctionLowerer.lower_int_const,
     ir.FloatConst: FunctionLowerer.lower_float_const,
     ir.BoolConst: FunctionLowerer.lower_bool_const,

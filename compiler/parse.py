@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lark
 from lark import Lark, Token, Tree
@@ -71,7 +71,7 @@ def parse_file(file: str, text: str, module_name: str | None = None) -> ast.Modu
     with _lock:
         builder = _builder()
         builder.reset(file, text)
-        items = builder.transform(tree)
+        items = cast("list[ast.Item]", builder.transform(tree))  # the `start` rule's list
         errors = builder.errors
     if errors:
         raise CompileError(errors)
@@ -167,6 +167,7 @@ def _syntax_diagnostic(file: str, text: str, e: lark.exceptions.UnexpectedInput)
         return Diagnostic("E0008", "unexpected end of file", Span.point(file, line, col))
     if isinstance(e, lark.exceptions.UnexpectedCharacters):
         line, col = e.line, e.column
+        assert e.pos_in_stream is not None  # the lexer always says where it stopped
         ch = text[e.pos_in_stream] if e.pos_in_stream < len(text) else ""
         rest = text[e.pos_in_stream:e.pos_in_stream + 2]
         if ch in "\"'":
@@ -298,6 +299,7 @@ class _AstBuilder:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def tspan(self, tok: Token) -> Span:
+        assert tok.line is not None and tok.column is not None  # every token is from the lexer
         return Span(self.file, tok.line, tok.column, tok.end_line or tok.line,
                     tok.end_column or tok.column + len(tok))
 
@@ -408,7 +410,7 @@ class _AstBuilder:
     def map_type(self, meta, children):
         return ast.MapType(self.span(meta), children[0])
 
-    def array_type(self, meta, children):
+    def array_type(self, meta: Any, children: list[Any]) -> ast.ArrayType:
         elem, size = children
         value: int | str = self.int_value(size)[0] if size.type == "INT" else str(size)
         return ast.ArrayType(self.span(meta), elem, value, self.tspan(size))

@@ -199,6 +199,7 @@ def check_measures(fn: ir.Function, program: ir.Program) -> None:
 
 def _check_recursion(fn: ir.Function, program: ir.Program) -> None:
     group = recursive_groups(call_graph(program)).get(fn.name, frozenset())
+    assert fn.body is not None  # the caller checks
     span = fn.body.span
     saved = [_new_local(fn, f"{MEASURE}entry{k}", m.type)
              for k, m in enumerate(decreases_of(fn))]
@@ -302,9 +303,10 @@ def _lex_less(measure: list[ir.Expr], saved: list[ir.Local], span: Any) -> ir.Ex
     options: list[ir.Expr] = []
     for j, (now, local) in enumerate(zip(measure, saved)):
         before = ir.LocalGet(local.type, span, local)
-        parts = [ir.Binary(ir.BOOL, span, "eq", measure[i],
-                           ir.LocalGet(saved[i].type, span, saved[i]), saved[i].type)
-                 for i in range(j)]
+        parts: list[ir.Expr] = [
+            ir.Binary(ir.BOOL, span, "eq", measure[i],
+                      ir.LocalGet(saved[i].type, span, saved[i]), saved[i].type)
+            for i in range(j)]
         parts.append(ir.Binary(ir.BOOL, span, "lt", now, before, local.type))
         parts.append(ir.Binary(ir.BOOL, span, "ge", before, ir.IntConst(local.type, span, 0),
                                local.type))

@@ -321,6 +321,7 @@ class FunctionEncoder(LoopEncoder):
     def run(self) -> list[Obligation]:
         fn = self.fn
         frame = self.push_frame(fn)
+        st: State | None  # None once the path ends
         st = State(self.true(), {}, Heap({}, 0), ())
         for p in fn.params:
             v = z3.Const(p.name, self.sort(p.type)) if p.type != ir.UNIT else None
@@ -385,8 +386,10 @@ class FunctionEncoder(LoopEncoder):
         self.assume_depth -= 1
         return None if st2 is None else st2.assume(v)
 
-    def eval_all(self, st: State, exprs: list[ir.Expr]) -> tuple[State | None, list]:
+    def eval_all(self, st0: State, exprs: list[ir.Expr]) -> tuple[State | None, list]:
         values = []
+        st: State | None  # None once the path ends
+        st = st0
         for e in exprs:
             st, v = self.exec(e, st)
             if st is None:
@@ -445,9 +448,11 @@ class FunctionEncoder(LoopEncoder):
             raise Unsupported(f"{type(e).__name__} is not modelled", e.span)
         return method(e, st)
 
-    def exec_all(self, exprs: Iterable[ir.Expr], st: State) -> tuple[State | None, list]:
+    def exec_all(self, exprs: Iterable[ir.Expr], st0: State) -> tuple[State | None, list]:
         """Evaluate operands left to right; (None, []) once a path ends (a trap, a return)."""
         values = []
+        st: State | None  # None once the path ends
+        st = st0
         for x in exprs:
             st, v = self.exec(x, st)
             if st is None:
@@ -494,8 +499,8 @@ class FunctionEncoder(LoopEncoder):
             raise Unsupported(f"local '{e.local.name}' read before it is set", e.span)
         return st, st.env[key]
 
-    def x_Let(self, e: ir.Let | ir.LocalSet, st: State) -> Flow:
-        st, v = self.exec(e.value, st)
+    def x_Let(self, e: ir.Let | ir.LocalSet, st0: State) -> Flow:
+        st, v = self.exec(e.value, st0)
         if st is None or e.local.type == ir.UNIT:
             return st, None
         key = self.key(e.local)
@@ -506,7 +511,9 @@ class FunctionEncoder(LoopEncoder):
 
     x_LocalSet = x_Let
 
-    def x_Block(self, e: ir.Block, st: State) -> Flow:
+    def x_Block(self, e: ir.Block, st0: State) -> Flow:
+        st: State | None  # None once the path ends
+        st = st0
         for s in e.stmts:
             st, _ = self.exec(s, st)
             if st is None:
@@ -515,8 +522,8 @@ class FunctionEncoder(LoopEncoder):
             return st, None
         return self.exec(e.value, st)
 
-    def x_If(self, e: ir.If, st: State) -> Flow:
-        st, c = self.exec(e.cond, st)
+    def x_If(self, e: ir.If, st0: State) -> Flow:
+        st, c = self.exec(e.cond, st0)
         if st is None:
             return None, None
         flows = []
@@ -538,8 +545,8 @@ class FunctionEncoder(LoopEncoder):
 
     # Operators.
 
-    def x_Binary(self, e: ir.Binary, st: State) -> Flow:
-        st, operands = self.exec_all((e.left, e.right), st)
+    def x_Binary(self, e: ir.Binary, st0: State) -> Flow:
+        st, operands = self.exec_all((e.left, e.right), st0)
         if st is None:
             return None, None
         a, b = operands
@@ -633,8 +640,8 @@ class FunctionEncoder(LoopEncoder):
             return z3.fpRoundToIntegral(modes[op](c), a, ctx=c)
         raise Unsupported(f"float operation {op}")
 
-    def x_Unary(self, e: ir.Unary, st: State) -> Flow:
-        st, a = self.exec(e.operand, st)
+    def x_Unary(self, e: ir.Unary, st0: State) -> Flow:
+        st, a = self.exec(e.operand, st0)
         if st is None:
             return None, None
         assert a is not None  # the operand is a bool or a number, never unit
@@ -648,8 +655,8 @@ class FunctionEncoder(LoopEncoder):
             raise Unsupported(f"unary operation {e.op}", e.span)
         return st, -a
 
-    def x_Cast(self, e: ir.Cast, st: State) -> Flow:
-        st, a = self.exec(e.operand, st)
+    def x_Cast(self, e: ir.Cast, st0: State) -> Flow:
+        st, a = self.exec(e.operand, st0)
         if st is None:
             return None, None
         src, dst = e.operand.type, e.type
@@ -694,8 +701,8 @@ class FunctionEncoder(LoopEncoder):
             return z3.fpUnsignedToFP(rm, a, self.sort(dst), ctx=self.ctx)
         return z3.fpSignedToFP(rm, a, self.sort(dst), ctx=self.ctx)
 
-    def x_ToSlot(self, e: ir.ToSlot, st: State) -> Flow:
-        st, a = self.exec(e.operand, st)
+    def x_ToSlot(self, e: ir.ToSlot, st0: State) -> Flow:
+        st, a = self.exec(e.operand, st0)
         if st is None:
             return None, None
         if a is None:
@@ -704,8 +711,8 @@ class FunctionEncoder(LoopEncoder):
                     z3.BitVecSort(64, self.ctx))
         return st, f(a)
 
-    def x_FromSlot(self, e: ir.FromSlot, st: State) -> Flow:
-        st, a = self.exec(e.operand, st)
+    def x_FromSlot(self, e: ir.FromSlot, st0: State) -> Flow:
+        st, a = self.exec(e.operand, st0)
         if st is None or e.type == ir.UNIT:
             return st, None
         f = self.uf(f"from_slot_{type_key(e.type)}", z3.BitVecSort(64, self.ctx),
@@ -731,7 +738,9 @@ class FunctionEncoder(LoopEncoder):
         loop.continues.append(st)
         return None, None
 
-    def x_Return(self, e: ir.Return, st: State) -> Flow:
+    def x_Return(self, e: ir.Return, st0: State) -> Flow:
+        st: State | None  # None once the path ends
+        st = st0
         v = None
         if e.value is not None:
             st, v = self.exec(e.value, st)
@@ -740,19 +749,19 @@ class FunctionEncoder(LoopEncoder):
         self.frames[-1].returns.append((st, v))
         return None, None
 
-    def x_Check(self, e: ir.Check, st: State) -> Flow:
+    def x_Check(self, e: ir.Check, st0: State) -> Flow:
         c = e.contract
-        st, v = self.exec(c.cond, st)
+        st, v = self.exec(c.cond, st0)
         if st is None:
             return None, None
         return self.require(st, v, c.kind, c.span, contract_text(c), (c.message,)), None
 
-    def x_Print(self, e: ir.Print, st: State) -> Flow:
-        st, _ = self.exec_all(e.args, st)
+    def x_Print(self, e: ir.Print, st0: State) -> Flow:
+        st, _ = self.exec_all(e.args, st0)
         return st, None
 
-    def x_Panic(self, e: ir.Panic, st: State) -> Flow:
-        st, _ = self.exec(e.message, st)
+    def x_Panic(self, e: ir.Panic, st0: State) -> Flow:
+        st, _ = self.exec(e.message, st0)
         if st is None:
             return None, None
         self.require(st, self.false(), "panic", e.span, "this panic is unreachable")
@@ -776,8 +785,8 @@ class FunctionEncoder(LoopEncoder):
         return self.new_sequence(st, e.type, self.i32(0),
                                  z3.K(self.ref_sort, self.zero(e.type.elem)))
 
-    def x_ArrayLit(self, e: ir.ArrayLit, st: State) -> Flow:
-        st, values = self.exec_all(e.elems, st)
+    def x_ArrayLit(self, e: ir.ArrayLit, st0: State) -> Flow:
+        st, values = self.exec_all(e.elems, st0)
         if st is None:
             return None, None
         assert isinstance(e.type, ir.ArrayT)
@@ -786,16 +795,16 @@ class FunctionEncoder(LoopEncoder):
             arr = z3.Store(arr, self.i32(i), v)
         return self.new_sequence(st, e.type, self.i32(len(values)), arr)
 
-    def x_ArrayRepeat(self, e: ir.ArrayRepeat, st: State) -> Flow:
-        st, operands = self.exec_all((e.value, e.count), st)
+    def x_ArrayRepeat(self, e: ir.ArrayRepeat, st0: State) -> Flow:
+        st, operands = self.exec_all((e.value, e.count), st0)
         if st is None:
             return None, None
         v, n = operands
         length = z3.If(n > 0, n, self.i32(0))
         return self.new_sequence(st, e.type, length, z3.K(self.ref_sort, v))
 
-    def x_Index(self, e: ir.Index, st: State) -> Flow:
-        st, operands = self.exec_all((e.seq, e.index), st)
+    def x_Index(self, e: ir.Index, st0: State) -> Flow:
+        st, operands = self.exec_all((e.seq, e.index), st0)
         if st is None:
             return None, None
         seq, i = operands
@@ -806,8 +815,8 @@ class FunctionEncoder(LoopEncoder):
             return st, self.str_bytes(seq)[i]
         return st, self.seq_data(st, e.seq.type)[seq][i]
 
-    def x_IndexSet(self, e: ir.IndexSet, st: State) -> Flow:
-        st, operands = self.exec_all((e.seq, e.index, e.value), st)
+    def x_IndexSet(self, e: ir.IndexSet, st0: State) -> Flow:
+        st, operands = self.exec_all((e.seq, e.index, e.value), st0)
         if st is None:
             return None, None
         seq, i, v = operands
@@ -818,8 +827,8 @@ class FunctionEncoder(LoopEncoder):
         return self.with_region(st, region_data(e.seq.type),
                                 z3.Store(data, seq, z3.Store(data[seq], i, v))), None
 
-    def x_SeqMethod(self, e: ir.SeqMethod, st: State) -> Flow:
-        st, seq = self.exec(e.target, st)
+    def x_SeqMethod(self, e: ir.SeqMethod, st0: State) -> Flow:
+        st, seq = self.exec(e.target, st0)
         if st is None:
             return None, None
         t = e.target.type
@@ -851,8 +860,8 @@ class FunctionEncoder(LoopEncoder):
 
     # Structs and enums.
 
-    def x_StructNew(self, e: ir.StructNew, st: State) -> Flow:
-        st, values = self.exec_all((x for _, x in e.fields), st)
+    def x_StructNew(self, e: ir.StructNew, st0: State) -> Flow:
+        st, values = self.exec_all((x for _, x in e.fields), st0)
         if st is None:
             return None, None
         r = self.fresh_ref(st, e.type, "struct")
@@ -862,15 +871,15 @@ class FunctionEncoder(LoopEncoder):
             st = self.with_region(st, name, z3.Store(self.region(st.heap, name, sort), r, v))
         return st, r
 
-    def x_FieldGet(self, e: ir.FieldGet, st: State) -> Flow:
-        st, obj = self.exec(e.obj, st)
+    def x_FieldGet(self, e: ir.FieldGet, st0: State) -> Flow:
+        st, obj = self.exec(e.obj, st0)
         if st is None:
             return None, None
         _, sort = self.field_sort(e.struct, e.field_index)
         return st, self.region(st.heap, region_field(e.struct, e.field_index), sort)[obj]
 
-    def x_FieldSet(self, e: ir.FieldSet, st: State) -> Flow:
-        st, operands = self.exec_all((e.obj, e.value), st)
+    def x_FieldSet(self, e: ir.FieldSet, st0: State) -> Flow:
+        st, operands = self.exec_all((e.obj, e.value), st0)
         if st is None:
             return None, None
         obj, v = operands
@@ -889,8 +898,8 @@ class FunctionEncoder(LoopEncoder):
     def variant(self, enum: str, tag: int) -> ir.Variant:
         return self.program.enums[enum].variants[tag]
 
-    def x_EnumNew(self, e: ir.EnumNew, st: State) -> Flow:
-        st, values = self.exec_all(e.args, st)
+    def x_EnumNew(self, e: ir.EnumNew, st0: State) -> Flow:
+        st, values = self.exec_all(e.args, st0)
         if st is None:
             return None, None
         r = self.fresh_ref(st, e.type, "enum")
@@ -910,9 +919,9 @@ class FunctionEncoder(LoopEncoder):
     def x_Exists(self, e: ir.Expr, st: State) -> Flow:
         return self.quantifier(e, st, universal=False)
 
-    def quantifier(self, e: ir.Expr, st: State, universal: bool) -> Flow:
+    def quantifier(self, e: ir.Expr, st0: State, universal: bool) -> Flow:
         var: ir.Local = getattr(e, "var")
-        st, bounds = self.exec_all((getattr(e, "start"), getattr(e, "end")), st)
+        st, bounds = self.exec_all((getattr(e, "start"), getattr(e, "end")), st0)
         if st is None:
             return None, None
         lo, hi = bounds
@@ -936,8 +945,8 @@ class FunctionEncoder(LoopEncoder):
             result = z3.Exists([i], z3.And(in_range, facts, value))
         return st, result
 
-    def x_Match(self, e: ir.Match, st: State) -> Flow:
-        st, scrut = self.exec(e.scrutinee, st)
+    def x_Match(self, e: ir.Match, st0: State) -> Flow:
+        st, scrut = self.exec(e.scrutinee, st0)
         if st is None:
             return None, None
         t = e.scrutinee.type
@@ -1000,8 +1009,8 @@ class FunctionEncoder(LoopEncoder):
 
     # --- calls ---------------------------------------------------------------------------
 
-    def x_Call(self, e: ir.Call, st: State) -> Flow:
-        st, args = self.exec_all(e.args, st)
+    def x_Call(self, e: ir.Call, st0: State) -> Flow:
+        st, args = self.exec_all(e.args, st0)
         if st is None:
             return None, None
         spec = PRELUDE_SPECS.get(e.func)
@@ -1051,8 +1060,9 @@ class FunctionEncoder(LoopEncoder):
         env = {k: v for k, v in st.env.items() if k[0] != frame.id}
         return replace(st, env=env)
 
-    def modular_call(self, e: ir.Call, callee: ir.Function, args: list, st: State) -> Flow:
-        frame, st = self.bind_params(callee, args, st)
+    def modular_call(self, e: ir.Call, callee: ir.Function, args: list, st0: State) -> Flow:
+        st: State | None  # None once the path ends
+        frame, st = self.bind_params(callee, args, st0)
         try:
             for c in callee.requires:
                 st, v = self.exec(c.cond, st)
@@ -1166,12 +1176,13 @@ class FunctionEncoder(LoopEncoder):
                                 f"{callee.name} has a decreases clause",
                                 note="a recursive call needs a decreasing measure")
         self.assume_depth += 1
-        st, values = self.eval_all(st, measure)
+        after, values = self.eval_all(st, measure)
         self.assume_depth -= 1
-        if st is None:
+        if after is None:
             return None
-        return self.require(st, self.lex_less(values, self.entry_measure), "decreases", e.span,
-                            "the measure decreases and stays non-negative", (MEASURE_TRAP,))
+        return self.require(after, self.lex_less(values, self.entry_measure), "decreases",
+                            e.span, "the measure decreases and stays non-negative",
+                            (MEASURE_TRAP,))
 
     def lex_less(self, new: list, old: list) -> z3.BoolRef:
         """(new) < (old) lexicographically, each decreasing component bounded below by 0."""

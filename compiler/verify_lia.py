@@ -28,6 +28,8 @@ body is translated in a scope of its own (see `IntTranslator.quantifier`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import z3
 
 
@@ -44,7 +46,7 @@ class _Scope:
 
     def __init__(self, parent: "_Scope | None" = None):
         self.parent = parent
-        self.depth = 0 if parent is None else parent.depth + 1
+        self.depth: int = 0 if parent is None else parent.depth + 1
         self.memo: dict[int, z3.ExprRef] = {}
         self.failed: set[int] = set()
         self.conj_memo: dict[int, tuple[z3.BoolRef, ...]] = {}
@@ -647,7 +649,7 @@ _FP_COMPARE = {
     z3.Z3_OP_FPA_EQ: lambda a, b: a == b,
 }
 
-_BOOL_OPS = {
+_BOOL_OPS: dict[int, Callable[..., z3.BoolRef]] = {
     z3.Z3_OP_AND: lambda *a: z3.And(*a),
     z3.Z3_OP_OR: lambda *a: z3.Or(*a),
     z3.Z3_OP_NOT: lambda a: z3.Not(a),

@@ -12,6 +12,8 @@ the head with the exit test false, merged with every `break`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import z3
 
 from . import ir
@@ -20,17 +22,51 @@ from .verify_effects import (ALL, MAP_REGION, PRELUDE_EFFECTS, decreases_of, reg
                              region_field, region_len, type_key, walk)
 from .verify_state import Flow, LoopCtx, State, contract_text
 
+if TYPE_CHECKING:
+    from .diagnostics import Span
+    from .verify_effects import Effects
+    from .verify_state import Frame, Heap
+
 
 class LoopEncoder:
     """Loop handling; expects the attributes and helpers of FunctionEncoder."""
 
+    if TYPE_CHECKING:
+        # What the mixin uses of `FunctionEncoder` (defined there).
+        effects: dict[str, Effects]
+        facts: list[z3.BoolRef]
+        assume_depth: int
+        frames: list[Frame]
+        loops: list[LoopCtx | None]
+        local_types: dict[tuple[int, int], ir.Type]
+        local_names: dict[tuple[int, int], str]
+        region_sorts: dict[str, z3.SortRef]
 
+        def exec(self, e: ir.Expr, st: State) -> Flow: ...
+        def key(self, local: ir.Local) -> tuple[int, int]: ...
+        def i32(self, v: int) -> z3.BitVecRef: ...
+        def conj(self, items: list[z3.BoolRef]) -> z3.BoolRef: ...
+        def fresh(self, name: str, t: ir.Type | z3.SortRef) -> z3.ExprRef: ...
+        def event(self, st: State, span: Span, name: str, term: z3.ExprRef, t: ir.Type,
+                  note: str = "") -> State: ...
+        def require(self, st: State, cond: z3.BoolRef, kind: str, span: Span, message: str,
+                    expect: tuple[str, ...] = (), note: str = "") -> State: ...
+        def region(self, heap: Heap, name: str, sort: z3.SortRef) -> z3.ExprRef: ...
+        def with_region(self, st: State, name: str, value: z3.ExprRef) -> State: ...
+        def havoc_all(self, st: State) -> State: ...
+        def seq_len(self, st: State, seq: ir.Type, ref: z3.ExprRef) -> z3.ExprRef: ...
+        def seq_data(self, st: State, seq: ir.Type) -> z3.ExprRef: ...
+        def assume_contract(self, st: State, c: ir.Contract) -> State | None: ...
+        def eval_all(self, st0: State, exprs: list[ir.Expr]) -> tuple[State | None, list]: ...
+        def merge(self, states: list[State]) -> State: ...
+        def known_region(self, name: str) -> bool: ...
+        def lex_less(self, new: list, old: list) -> z3.BoolRef: ...
 
     def x_While(self, e: ir.While, st: State) -> Flow:
         return self.exec_loop(e, st)
 
-    def x_ForRange(self, e: ir.ForRange, st: State) -> Flow:
-        st, start = self.exec(e.start, st)
+    def x_ForRange(self, e: ir.ForRange, st0: State) -> Flow:
+        st, start = self.exec(e.start, st0)
         if st is None:
             return None, None
         st, end = self.exec(e.end, st)
@@ -39,8 +75,8 @@ class LoopEncoder:
         st = st.bind(self.key(e.var), start).bind(self.key(e.end_local), end)
         return self.exec_loop(e, st, start=start, end=end)
 
-    def x_ForEach(self, e: ir.ForEach, st: State) -> Flow:
-        st, seq = self.exec(e.seq, st)
+    def x_ForEach(self, e: ir.ForEach, st0: State) -> Flow:
+        st, seq = self.exec(e.seq, st0)
         if st is None:
             return None, None
         n = self.seq_len(st, e.seq.type, seq)
@@ -48,17 +84,20 @@ class LoopEncoder:
         st = st.bind(self.key(e.index_local), self.i32(0))
         return self.exec_loop(e, st, start=self.i32(0), end=n)
 
-    def exec_loop(self, e: ir.While | ir.ForRange | ir.ForEach, st: State,
+    def exec_loop(self, e: ir.While | ir.ForRange | ir.ForEach, st0: State,
                   start: z3.ExprRef | None = None, end: z3.ExprRef | None = None) -> Flow:
         """Cut the loop at its head: check the invariants on entry, continue from a state
         where every local the loop assigns and every region it writes is arbitrary except for
         the invariants, run one iteration, and check that the invariants hold again."""
+        st: State | None  # None once the path ends
+        st = st0
         for inv in e.invariants:
             st, v = self.exec(inv.cond, st)
             if st is None:
                 return None, None
             st = self.require(st, v, "invariant", inv.span, contract_text(inv),
                               (inv.message,), note="on entry to the loop")
+        head: State | None  # None once the path ends
         head = self.havoc_loop(e, st)
         counter = None
         if isinstance(e, ir.ForRange):
@@ -78,6 +117,7 @@ class LoopEncoder:
             if body_st is None:
                 return None, None
         else:
+            assert counter is not None  # a `for` loop: set above
             body_st, c = head, head.env[counter[0]] < end
         exit_st = body_st.assume(z3.Not(c))
         body_st = body_st.assume(c)
@@ -97,6 +137,7 @@ class LoopEncoder:
             self.loops.pop()
         again = ctx.continues + ([end_st] if end_st is not None else [])
         if again:
+            it: State | None  # None once the path ends
             it = self.merge(again)
             if counter is not None:
                 it = it.bind(counter[0], it.env[counter[0]] + 1)

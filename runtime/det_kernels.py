@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 
@@ -187,7 +187,7 @@ def det_matmul(a: Array, b: Array) -> Array:
     # Pairs (t, u) with t + u <= count + 1 carry the kept bits; the smallest go first.
     pairs = sorted(((t, u) for t in range(count) for u in range(count) if t + u < count),
                    key=lambda tu: (-(tu[0] + tu[1]), tu[0]))
-    total = None
+    total: Array | None = None
     for t, u in pairs:
         product = np.matmul(xs[t], ys[u])
         total = product if total is None else total + product
@@ -196,8 +196,11 @@ def det_matmul(a: Array, b: Array) -> Array:
         # A row or column holding inf/nan makes its outputs inf or nan; which one does not
         # depend on the order of additions, so the plain product decides it.
         plain = np.matmul(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
-        rows = bad_x.any(axis=-1)[..., :, None] if bad_x is not None else False
-        cols = bad_y.any(axis=-2)[..., None, :] if bad_y is not None else False
+        # (`any` along an axis gives an array; numpy's stubs also allow a scalar)
+        rows: Array | bool = cast(Array, bad_x.any(axis=-1))[..., :, None] \
+            if bad_x is not None else False
+        cols: Array | bool = cast(Array, bad_y.any(axis=-2))[..., None, :] \
+            if bad_y is not None else False
         total = np.where(np.logical_or(rows, cols), plain, total)
     return canonical_nan(total.astype(out_dtype))
 

@@ -255,6 +255,7 @@ def verify_receipt(receipt: dict[str, Any], module: bytes, input: bytes, *,
         if name in expected and receipt.get(name, _NO_CHECK) != expected[name]:
             bad.append(name)
     if rerun is not None and limits is not None:
+        assert budget is not None  # there is a re-execution only with a budget
         bad.extend(_deciding_limits(receipt, rerun, bad, box, loaded, bytes(input), budget,
                                     limits))
     if output is not None and receipt.get("output_sha256") != sha256_hex(bytes(output)):

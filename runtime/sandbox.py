@@ -635,7 +635,7 @@ class Sandbox:
             output_limit = self.output_limit
         if deterministic_kernels is None:
             deterministic_kernels = self.deterministic_kernels
-        limit = self.time_limit if time_limit is _UNSET else time_limit
+        limit = self.time_limit if isinstance(time_limit, _Unset) else time_limit
         if (self.reuse and loaded.wipe_globals is not None and loaded.arena <= WARM_MAX_ARENA
                 and fuel > (loaded.instantiate_fuel or 0)):
             try:
@@ -925,6 +925,7 @@ class LiveInstance:
         # read: it beat copying from a zero buffer by ~15% for 64 KiB).
         head = self._head
         if head is not None:
+            assert self.loaded.image is not None  # the head is set only for a recorded image
             head[:] = self.loaded.image
         _memset_u(self._tail_arg, _ZERO_INT, self._tail_size_arg)
         context = self._context_arg
