@@ -335,7 +335,7 @@ class FunctionEncoder(LoopEncoder):
                 break
         measure = decreases_of(fn)
         if st is not None and measure:
-            st, self.entry_measure = self.eval_all(st, measure)
+            st, self.entry_measure = self.exec_all(measure, st)
         self.assume_depth -= 1
         if st is None:
             return self.obligations
@@ -385,17 +385,6 @@ class FunctionEncoder(LoopEncoder):
         st2, v = self.exec(c.cond, st)
         self.assume_depth -= 1
         return None if st2 is None else st2.assume(v)
-
-    def eval_all(self, st0: State, exprs: list[ir.Expr]) -> tuple[State | None, list]:
-        values = []
-        st: State | None  # None once the path ends
-        st = st0
-        for e in exprs:
-            st, v = self.exec(e, st)
-            if st is None:
-                return None, []
-            values.append(v)
-        return st, values
 
     # --- merging -------------------------------------------------------------------------
 
@@ -725,18 +714,18 @@ class FunctionEncoder(LoopEncoder):
     # Control flow.
 
     def x_Break(self, e: ir.Break, st: State) -> Flow:
-        loop = self.loops[-1]
-        if loop is None:
-            raise Unsupported("break outside a loop", e.span)
-        loop.breaks.append(st)
+        self.innermost_loop("break", e.span).breaks.append(st)
         return None, None
 
     def x_Continue(self, e: ir.Continue, st: State) -> Flow:
+        self.innermost_loop("continue", e.span).continues.append(st)
+        return None, None
+
+    def innermost_loop(self, jump: str, span: Span) -> LoopCtx:
         loop = self.loops[-1]
         if loop is None:
-            raise Unsupported("continue outside a loop", e.span)
-        loop.continues.append(st)
-        return None, None
+            raise Unsupported(f"{jump} outside a loop", span)
+        return loop
 
     def x_Return(self, e: ir.Return, st0: State) -> Flow:
         st: State | None  # None once the path ends
@@ -1176,7 +1165,7 @@ class FunctionEncoder(LoopEncoder):
                                 f"{callee.name} has a decreases clause",
                                 note="a recursive call needs a decreasing measure")
         self.assume_depth += 1
-        after, values = self.eval_all(st, measure)
+        after, values = self.exec_all(measure, st)
         self.assume_depth -= 1
         if after is None:
             return None

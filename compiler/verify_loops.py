@@ -12,7 +12,7 @@ the head with the exit test false, merged with every `break`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import z3
 
@@ -57,7 +57,7 @@ class LoopEncoder:
         def seq_len(self, st: State, seq: ir.Type, ref: z3.ExprRef) -> z3.ExprRef: ...
         def seq_data(self, st: State, seq: ir.Type) -> z3.ExprRef: ...
         def assume_contract(self, st: State, c: ir.Contract) -> State | None: ...
-        def eval_all(self, st0: State, exprs: list[ir.Expr]) -> tuple[State | None, list]: ...
+        def exec_all(self, exprs: Iterable[ir.Expr], st0: State) -> tuple[State | None, list]: ...
         def merge(self, states: list[State]) -> State: ...
         def known_region(self, name: str) -> bool: ...
         def lex_less(self, new: list, old: list) -> z3.BoolRef: ...
@@ -127,7 +127,7 @@ class LoopEncoder:
         before = None
         if measure:
             self.assume_depth += 1
-            body_st, before = self.eval_all(body_st, measure)
+            body_st, before = self.exec_all(measure, body_st)
             self.assume_depth -= 1
         ctx = LoopCtx()
         self.loops.append(ctx)
@@ -149,7 +149,7 @@ class LoopEncoder:
                                   (inv.message,), note="after an iteration")
             if it is not None and measure and before is not None:
                 self.assume_depth += 1
-                it, after = self.eval_all(it, measure)
+                it, after = self.exec_all(measure, it)
                 self.assume_depth -= 1
                 if it is not None:
                     self.require(it, self.lex_less(after, before), "decreases", e.span,
