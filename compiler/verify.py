@@ -647,14 +647,38 @@ def _counterexample(enc: FunctionEncoder, solver: z3.Solver, ob: Obligation,
         args.append(value)
         inputs.append([p.name, render_value(value)])
     path = []
+    holds = _GuardReader(model, ob.pc)
     for ev in ob.trace:
-        if not z3.is_true(model.eval(ev.guard, model_completion=True)):
+        if not holds(ev.guard):
             continue
         if is_mutable_ref(ev.type):
             continue
         value = reader.value(ev.term, ev.type)
         path.append([ev.span.line, ev.name, render_value(value), ev.note])
     return {"inputs": inputs, "path": path, "args": args}
+
+
+class _GuardReader:
+    """Whether a path condition holds in a model. A model does not evaluate quantifiers, so
+    a guard that assumes a quantified invariant stays open; the quantified conjuncts of the
+    obligation's own path condition hold in its model, so they are replaced by true first."""
+
+    def __init__(self, model: z3.ModelRef, pc: z3.BoolRef):
+        self.model = model
+        conjuncts, stack = [], [pc]
+        while stack:
+            c = stack.pop()
+            if z3.is_and(c):
+                stack.extend(c.children())
+            elif z3.is_quantifier(c):
+                conjuncts.append(c)
+        self.true = [(c, z3.BoolVal(True, c.ctx)) for c in conjuncts]
+
+    def __call__(self, guard: z3.BoolRef) -> bool:
+        value = self.model.eval(guard, model_completion=True)
+        if not z3.is_true(value) and not z3.is_false(value) and self.true:
+            value = self.model.eval(z3.substitute(guard, *self.true), model_completion=True)
+        return z3.is_true(value)
 
 
 def is_mutable_ref(t: ir.Type) -> bool:

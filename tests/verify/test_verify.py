@@ -106,6 +106,17 @@ def test_counterexample_is_in_source_terms() -> None:
     assert "replay: confirmed: trap: ensures failed: result >= 0" in rendered
 
 
+def test_a_quantified_claim_fails_with_the_path_of_its_counterexample() -> None:
+    # The invariant is quantified, and so is what the path assumes at the loop head: the
+    # counterexample still shows the values along the path.
+    report = report_for(HERE / "bad" / "weak_quantified_invariant.syn")
+    (o,) = [o for o in report.obligations if o.result != "proved"]
+    assert (o.kind, o.result) == ("invariant", "failed")
+    path = o.counterexample["path"]
+    assert any(line == 14 and name == "i" and note == "at the loop head"
+               for line, name, _, note in path), path
+
+
 def test_a_value_the_model_leaves_open_is_shown_as_opaque() -> None:
     """A model of a formula with quantifiers may leave a term open (an expression, not a
     value); the counterexample shows that value as opaque instead of failing."""
