@@ -40,7 +40,7 @@ from .verify_state import TooLarge
 from .verify_terms import RawAst, Terms, has_node
 from .verify_lia import IntTranslator, NotLinear
 
-VERIFIER_VERSION = "4"
+VERIFIER_VERSION = "5"
 DEFAULT_RLIMIT = 400_000          # Z3 resource units per obligation
 MODEL_RLIMIT = 100_000            # for each search of a smaller counterexample
 SMALL_MODEL_RLIMIT = 50_000       # for each search of a small counterexample to a quantified
