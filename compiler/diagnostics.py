@@ -102,6 +102,21 @@ class Diagnostic:
         }
 
 
+def printable(text: str) -> str:
+    """Text a program chose (a trap message, a string value) made safe for a terminal: every
+    character that does not print (control characters, escape sequences, line breaks) is
+    written as an escape, so a program cannot move the cursor or restyle the terminal."""
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    if c in named:
+        return named[c]
+    code = ord(c)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def _source_line(source: str | None, line: int) -> str | None:
     if source is None or line < 1:
         return None

@@ -29,7 +29,7 @@ import z3
 
 from . import ir
 from .check import check_program
-from .diagnostics import CompileError, Diagnostic, Span
+from .diagnostics import CompileError, Diagnostic, Span, printable
 from .loader import STDLIB_DIR, LoadedProgram, load_program
 from .verify_effects import (Effects, analyze_effects, call_graph, decreases_of,
                              function_code, recursive_groups, region_data, region_field,
@@ -170,7 +170,8 @@ def render_obligation(o: ObligationResult, sources: dict[str, str]) -> str:
                 suffix = f"  ({note})" if note else ""
                 lines.append(f"    line {line}: {name} = {text}{suffix}")
     if o.replay:
-        lines.append(f"  replay: {o.replay['status']}: {o.replay.get('detail', '')}".rstrip())
+        detail = printable(o.replay.get("detail", ""))    # a trap message the program chose
+        lines.append(f"  replay: {o.replay['status']}: {detail}".rstrip())
     return "\n".join(lines)
 
 

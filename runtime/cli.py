@@ -172,10 +172,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_failure(run: Any) -> None:
+    from synapse.compiler.diagnostics import printable
+    # The message can hold text the program chose (a panic's): escaped for the terminal.
     if run.status == "exhausted":
-        _err(f"exhausted: {run.exhausted}: {run.message}")
+        _err(f"exhausted: {run.exhausted}: {printable(run.message)}")
     else:
-        _err(f"trap: {run.message}")
+        _err(f"trap: {printable(run.message)}")
     if run.function:
         _err(f"  in function {run.function}")
 

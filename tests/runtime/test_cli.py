@@ -327,6 +327,19 @@ def test_real_driver_run_and_trap(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert out.err == "trap: integer divide by zero\n  in function main.div\n"
 
 
+def test_a_panic_message_cannot_write_escapes_to_the_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("synapse.compiler.driver")
+    monkeypatch.chdir(tmp_path)
+    # ESC [ 2 J clears the screen; a newline would forge a line of the report.
+    Path("main.syn").write_text(
+        'fn main() {\n  let esc = str_from_bytes(Vec[u8](1, 27u8));\n'
+        '  panic("x" + esc + "[2J\\nin function forged");\n}\n')
+    assert main(["run", "main.syn"]) == 3
+    err = capsys.readouterr().err
+    assert err == "trap: panic: x\\x1b[2J\\nin function forged\n  in function main.main\n"
+
+
 def test_real_driver_check_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("synapse.compiler.driver")

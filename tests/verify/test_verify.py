@@ -134,6 +134,16 @@ def test_a_value_the_model_leaves_open_is_shown_as_opaque() -> None:
     assert closed["t"] == "i32" and closed["v"] > 0
 
 
+def test_a_replayed_trap_message_is_escaped_in_the_report() -> None:
+    from synapse.compiler.verify import ObligationResult, render_obligation
+    o = ObligationResult("main.f", "panic", "f.syn", 2, 5, 2, 20, "this panic is unreachable",
+                         "failed", replay={"status": "confirmed",
+                                           "detail": "trap: panic: \x1b[2J\x00 in main.f"})
+    rendered = render_obligation(o, {})
+    assert "replay: confirmed: trap: panic: \\x1b[2J\\x00 in main.f" in rendered
+    assert "\x1b" not in rendered and "\x00" not in rendered
+
+
 def test_replay_builds_vectors_and_structs() -> None:
     report = report_for(HERE / "bad" / "bump_overflow.syn")
     (o,) = [o for o in report.obligations if o.result == "failed"]
