@@ -81,15 +81,7 @@ class Diagnostic:
     def render(self, source: str | None = None) -> str:
         """The header, then the source line with a caret under the span (when available)."""
         lines = [self.header()]
-        text = _source_line(source, self.span.line)
-        if text is not None:
-            gutter = f"{self.span.line:>4} | "
-            lines.append(gutter + text)
-            width = 1
-            if self.span.end_line == self.span.line and self.span.end_col > self.span.col:
-                width = self.span.end_col - self.span.col
-            width = max(1, min(width, max(1, len(text) - self.span.col + 1)))
-            lines.append(" " * (len(gutter) - 2) + "| " + " " * (self.span.col - 1) + "^" * width)
+        lines.extend(snippet(source, self.span))
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -115,6 +107,35 @@ def _escape(c: str) -> str:
         return named[c]
     code = ord(c)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def snippet(source: str | None, span: Span, *, rest_of_line: bool = False) -> list[str]:
+    """The span's source line and a caret line under the span: none without the source. A
+    span that goes on past its line is underlined to the end of the line with `rest_of_line`,
+    else at its first character. Characters that do not print are shown escaped (see
+    `printable`), and the carets follow the escapes' widths."""
+    text = _source_line(source, span.line)
+    if text is None:
+        return []
+    shown = [c if c.isprintable() else _escape(c) for c in text]
+    starts = [0]
+    for piece in shown:
+        starts.append(starts[-1] + len(piece))
+
+    def column(index: int) -> int:      # where the character at `index` is shown
+        return starts[index] if index <= len(text) else starts[-1] + index - len(text)
+
+    first = max(0, span.col - 1)
+    if span.end_line == span.line and span.end_col > span.col:
+        last = min(span.end_col - 1, len(text))
+    elif rest_of_line:
+        last = len(text)
+    else:
+        last = min(first + 1, len(text))
+    width = max(1, column(last) - column(first))
+    gutter = f"{span.line:>4} | "
+    return [gutter + "".join(shown),
+            " " * (len(gutter) - 2) + "| " + " " * column(first) + "^" * width]
 
 
 def _source_line(source: str | None, line: int) -> str | None:

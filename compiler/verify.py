@@ -29,7 +29,7 @@ import z3
 
 from . import ir
 from .check import check_program
-from .diagnostics import CompileError, Diagnostic, Span, printable
+from .diagnostics import CompileError, Diagnostic, Span, printable, snippet
 from .loader import STDLIB_DIR, LoadedProgram, load_program
 from .verify_effects import (Effects, analyze_effects, call_graph, decreases_of,
                              function_code, recursive_groups, region_data, region_field,
@@ -158,7 +158,7 @@ def render_obligation(o: ObligationResult, sources: dict[str, str]) -> str:
         lines.append(f"  note: {o.note}")
     if o.reason:
         lines.append(f"  reason: {o.reason}")
-    lines.extend(_caret(sources.get(o.file), o.span))
+    lines.extend(snippet(sources.get(o.file), o.span, rest_of_line=True))
     cx = o.counterexample
     if cx:
         lines.append(f"  counterexample (inputs of {o.function}):")
@@ -173,19 +173,6 @@ def render_obligation(o: ObligationResult, sources: dict[str, str]) -> str:
         detail = printable(o.replay.get("detail", ""))    # a trap message the program chose
         lines.append(f"  replay: {o.replay['status']}: {detail}".rstrip())
     return "\n".join(lines)
-
-
-def _caret(source: str | None, span: Span) -> list[str]:
-    if source is None:
-        return []
-    text_lines = source.split("\n")
-    if not 1 <= span.line <= len(text_lines):
-        return []
-    text = text_lines[span.line - 1].rstrip("\r")
-    width = span.end_col - span.col if span.end_line == span.line else len(text) - span.col + 1
-    width = max(1, width)
-    gutter = f"{span.line:>4} | "
-    return [gutter + text, " " * (len(gutter) - 2) + "| " + " " * (span.col - 1) + "^" * width]
 
 
 # --- cache --------------------------------------------------------------------------------

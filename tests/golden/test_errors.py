@@ -76,3 +76,15 @@ def test_error_rendering(path: Path) -> None:
         assert diag.code in text
         if source is not None:  # no source line to point at when the file could not be decoded
             assert "^" in text
+
+
+def test_a_control_character_in_the_source_is_shown_escaped_with_the_caret_under_the_span() -> None:
+    from synapse.compiler.diagnostics import Diagnostic, Span
+    # The error is after a comment holding ESC [ 2 J (clear screen): the snippet shows it
+    # escaped (4 characters for 1), and the caret still stands under the span.
+    source = "fn main() {\n    /*\x1b[2J*/ let x: i32 = \"no\";\n}\n"
+    col = source.split("\n")[1].index('"no"') + 1
+    diag = Diagnostic("E0201", "type mismatch", Span("m.syn", 2, col, 2, col + 4))
+    header, line, caret = diag.render(source).split("\n")
+    assert "\x1b" not in line and "/*\\x1b[2J*/" in line
+    assert line.index('"no"') == caret.index("^") and caret.count("^") == 4
