@@ -98,13 +98,18 @@ def printable(text: str) -> str:
     """Text a program chose (a trap message, a string value) made safe for a terminal: every
     character that does not print (control characters, escape sequences, line breaks) is
     written as an escape, so a program cannot move the cursor or restyle the terminal."""
-    return "".join(c if c.isprintable() else _escape(c) for c in text)
+    return "".join(_shown(c) for c in text)
 
 
-def _escape(c: str) -> str:
-    named = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-    if c in named:
-        return named[c]
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _shown(c: str) -> str:
+    """One character as `printable` shows it."""
+    if c.isprintable():
+        return c
+    if c in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[c]
     code = ord(c)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -117,7 +122,7 @@ def snippet(source: str | None, span: Span, *, rest_of_line: bool = False) -> li
     text = _source_line(source, span.line)
     if text is None:
         return []
-    shown = [c if c.isprintable() else _escape(c) for c in text]
+    shown = [_shown(c) for c in text]
     starts = [0]
     for piece in shown:
         starts.append(starts[-1] + len(piece))

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import z3
 
@@ -561,8 +561,7 @@ def _costly_in_bits(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool
     should come first: a quantifier (bit-vector quantifier instantiation rarely ends within
     the short budget) or a 64-bit division or product of two variables (its circuit alone
     takes a good part of a second to build)."""
-    return has_node(terms, ob.pc, memo, _is_costly_in_bits) or \
-        has_node(terms, ob.cond, memo, _is_costly_in_bits)
+    return _obligation_has(ob, memo, terms, _is_costly_in_bits)
 
 
 def _is_costly_in_bits(terms: Terms, node: RawAst) -> bool:
@@ -582,8 +581,13 @@ _WIDE_OPERATIONS = frozenset({
 
 
 def _quantified(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
-    return has_node(terms, ob.pc, memo, _is_quantifier) or \
-        has_node(terms, ob.cond, memo, _is_quantifier)
+    return _obligation_has(ob, memo, terms, _is_quantifier)
+
+
+def _obligation_has(ob: Obligation, memo: dict[int, bool], terms: Terms,
+                    test: Callable[[Terms, RawAst], bool]) -> bool:
+    """Whether a node of the obligation's path condition or claim passes `test`."""
+    return has_node(terms, ob.pc, memo, test) or has_node(terms, ob.cond, memo, test)
 
 
 def _is_quantifier(terms: Terms, node: RawAst) -> bool:
@@ -593,8 +597,7 @@ def _is_quantifier(terms: Terms, node: RawAst) -> bool:
 def _float_arithmetic(ob: Obligation, memo: dict[int, bool], terms: Terms) -> bool:
     """Whether the obligation's formula does IEEE arithmetic (bit-blasting one f64 product
     already takes Z3 about a second, so such proofs are declined, not attempted)."""
-    return has_node(terms, ob.pc, memo, _is_float_arithmetic) or \
-        has_node(terms, ob.cond, memo, _is_float_arithmetic)
+    return _obligation_has(ob, memo, terms, _is_float_arithmetic)
 
 
 def _is_float_arithmetic(terms: Terms, node: RawAst) -> bool:
